@@ -1,0 +1,74 @@
+# Siyu — build, test, run, package, bench.
+# Everything the tests need is installed here into .tools/ (git-ignored).
+
+SHELL       := /bin/bash
+GO          ?= go
+TOOLS       := $(CURDIR)/.tools
+BUILD       := $(CURDIR)/build
+FUNCTIONS   := callback poster rollup api
+LAMBDA_ARCH ?= arm64
+GOFLAGS_REL := -trimpath -ldflags="-s -w -buildid="
+RIE_VERSION ?= latest
+
+export SIYU_DYNALITE := $(TOOLS)/node_modules/.bin/dynalite
+export SIYU_RIE      := $(TOOLS)/bin/aws-lambda-rie
+
+.PHONY: all build test test-short run bench fuzz tools tools-dynalite tools-rie tools-mariadb tools-chromium \
+        package lint clean $(addprefix build-,$(FUNCTIONS))
+
+all: build
+
+## tools: install test dependencies into .tools (dynalite from npm, aws-lambda-rie with go install)
+tools: tools-dynalite tools-rie
+
+tools-dynalite: $(SIYU_DYNALITE)
+$(SIYU_DYNALITE):
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error dynalite@3
+	test -x $@
+
+tools-rie: $(SIYU_RIE)
+$(SIYU_RIE):
+	mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# MariaDB and Chromium come from Debian packages; installing needs root.
+tools-mariadb:
+	@command -v mariadbd >/dev/null 2>&1 || command -v /usr/sbin/mariadbd >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; }
+
+tools-chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## build: every function for the host (local checks)
+build:
+	$(GO) build ./...
+
+## build-<Function>: SAM's makefile build method calls these with ARTIFACTS_DIR set
+define lambda_build
+build-$(1):
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build -tags lambda.norpc,timetzdata $(GOFLAGS_REL) \
+	  -o $$(or $$(ARTIFACTS_DIR),$(BUILD)/lambda/$(1))/bootstrap ./functions/$(1)
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call lambda_build,$(f))))
+
+## test: the whole suite, with real dynalite, aws-lambda-rie, MariaDB and the SCF runtime
+test: tools
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=15s ./shared/wecom
+
+test-short:
+	$(GO) test -short ./...
+
+## run: the local stack (demo against the WeCom simulator when no credentials are set)
+run:
+	$(GO) run ./infra/local
+
+## bench: the benchmarks BENCHMARKS.md reports
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/... | tee $(BUILD)/bench.txt
+
+clean:
+	rm -rf $(BUILD)
