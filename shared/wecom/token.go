@@ -68,11 +68,11 @@ func newTokenCache(c *Client, st store.Store) *tokenCache {
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	return &tokenCache{
-		c:     c,
-		st:    st,
-		sk:    c.corpID + ":" + hex.EncodeToString(sum[:])[:8],
-		id:    hex.EncodeToString(id),
-		lock:  make(chan struct{}, 1),
+		c:    c,
+		st:   st,
+		sk:   c.corpID + ":" + hex.EncodeToString(sum[:])[:8],
+		id:   hex.EncodeToString(id),
+		lock: make(chan struct{}, 1),
 	}
 }
 
