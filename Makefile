@@ -70,5 +70,8 @@ run:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/... | tee $(BUILD)/bench.txt
 
+# Deploy and packaging targets live beside the descriptors they drive.
+include $(wildcard infra/mk/*.mk)
+
 clean:
 	rm -rf $(BUILD)
