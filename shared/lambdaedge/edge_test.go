@@ -34,10 +34,10 @@ func loadEvent(t *testing.T, name string) events.LambdaFunctionURLRequest {
 // seen is what a handler observed of its request.
 type seen struct {
 	Method, Path, RawQuery, RequestURI, Host, RemoteAddr, Proto string
-	Query                                                     map[string][]string
-	ContentType, Cookie, UserAgent                            string
-	Body                                                      string
-	ContentLength                                             int64
+	Query                                                       map[string][]string
+	ContentType, Cookie, UserAgent                              string
+	Body                                                        string
+	ContentLength                                               int64
 }
 
 func observe(got *seen) http.Handler {
