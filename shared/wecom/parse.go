@@ -1,0 +1,805 @@
+package wecom
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ParseEvent parses a decrypted callback msg into an Event. msg is XML, or
+// JSON for apps configured with the JSON callback format.
+//
+// Both envelopes are accepted: the self-built one (ToUserName, CreateTime,
+// Event) and the third-party one (AuthCorpId, TimeStamp, InfoType), which is
+// mapped onto the same fields. An authentic message Siyu does not model (an
+// unknown ChangeType, or a plain message such as text) parses with
+// Known=false and Raw holding msg, so nothing is lost. Malformed input, or an
+// event without Event/InfoType, is a *CryptoError of kind ErrKindMalformed.
+//
+// The XML reader is purpose-built for the flat documents WeCom sends: one
+// pass, no reflection, field values are substrings of a single copy of msg.
+// It still checks well-formedness (matching tags, entities, UTF-8) and caps
+// nesting at maxDepth, so any input costs time linear in its size.
+func ParseEvent(msg []byte) (Event, error) {
+	if err := checkChars(msg); err != nil {
+		return Event{}, err
+	}
+	i := skipSpace(msg, skipBOM(msg))
+	if i == len(msg) {
+		return Event{}, malformed(-40002, "empty event", nil)
+	}
+	var (
+		ev  Event
+		err error
+	)
+	switch msg[i] {
+	case '<':
+		ev, err = parseXMLEvent(string(msg))
+	case '{':
+		ev, err = parseJSONEvent(msg)
+	default:
+		return Event{}, malformed(-40002, "event is neither XML nor JSON", nil)
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	if ev.Event == "" && (ev.MsgType == "" || ev.MsgType == "event") {
+		return Event{}, malformed(-40002, "event has no Event or InfoType", nil)
+	}
+	ev.Known = modelled(ev.Event, ev.ChangeType)
+	if ev.Known {
+		ev.Raw = ""
+	} else if ev.Raw == "" {
+		ev.Raw = string(msg)
+	}
+	return ev, nil
+}
+
+// modelled reports whether Siyu understands this Event/ChangeType pair.
+func modelled(event, change string) bool {
+	switch event {
+	case EventExternalContact:
+		switch change {
+		case ChangeAddExternalContact, ChangeEditExternalContact, ChangeAddHalfExternalContact,
+			ChangeDelExternalContact, ChangeDelFollowUser, ChangeTransferFail:
+			return true
+		}
+	case EventExternalChat:
+		switch change {
+		case ChangeChatCreate, ChangeChatUpdate, ChangeChatDismiss:
+			return true
+		}
+	case EventExternalTag:
+		switch change {
+		case "create", "update", "delete", "shuffle":
+			return true
+		}
+	}
+	return false
+}
+
+// eventFields collects one event's element values before they are typed.
+type eventFields struct {
+	ev                   Event
+	infoType, authCorpID string
+	timeStamp            int64
+	memItems             []string
+	memText              string
+	sawItem              bool
+}
+
+// set stores the text of one field element. Names are case-sensitive, like
+// encoding/xml with the Event struct tags.
+func (f *eventFields) set(name, v string) error {
+	var err error
+	ev := &f.ev
+	switch name {
+	case "ToUserName":
+		ev.ToUserName = v
+	case "FromUserName":
+		ev.FromUserName = v
+	case "CreateTime":
+		ev.CreateTime, err = parseInt(v)
+	case "MsgType":
+		ev.MsgType = v
+	case "Event":
+		ev.Event = v
+	case "ChangeType":
+		ev.ChangeType = v
+	case "UserID":
+		ev.UserID = v
+	case "ExternalUserID":
+		ev.ExternalUserID = v
+	case "State":
+		ev.State = v
+	case "WelcomeCode":
+		ev.WelcomeCode = v
+	case "Source":
+		ev.Source = v
+	case "FailReason":
+		ev.FailReason = v
+	case "ChatId":
+		ev.ChatID = v
+	case "UpdateDetail":
+		ev.UpdateDetail = v
+	case "JoinScene":
+		ev.JoinScene, err = parseSmallInt(v)
+	case "QuitScene":
+		ev.QuitScene, err = parseSmallInt(v)
+	case "MemChangeCnt":
+		ev.MemChangeCnt, err = parseSmallInt(v)
+	case "MemChangeList":
+		f.memText = v
+	case "LastMemVer":
+		ev.LastMemVer = v
+	case "CurMemVer":
+		ev.CurMemVer = v
+	case "Id":
+		ev.TagID = v
+	case "TagType":
+		ev.TagType = v
+	case "StrategyId":
+		ev.StrategyID = v
+	case "InfoType":
+		f.infoType = v
+	case "AuthCorpId":
+		f.authCorpID = v
+	case "TimeStamp":
+		f.timeStamp, err = parseInt(v)
+	}
+	if err != nil {
+		return malformed(-40002, "field "+name+" is not an integer", err)
+	}
+	return nil
+}
+
+// finish maps the third-party envelope and the member list onto the Event.
+func (f *eventFields) finish() Event {
+	ev := f.ev
+	if ev.Event == "" {
+		ev.Event = f.infoType
+	}
+	if ev.ToUserName == "" {
+		ev.ToUserName = f.authCorpID
+	}
+	if ev.CreateTime == 0 {
+		ev.CreateTime = f.timeStamp
+	}
+	if f.sawItem {
+		ev.MemChangeList = f.memItems
+	} else if f.memText != "" {
+		ev.MemChangeList = splitList(f.memText)
+	}
+	if len(ev.MemChangeList) == 0 {
+		ev.MemChangeList = nil
+	}
+	return ev
+}
+
+// splitList splits a bare comma-separated member list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func parseInt(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+func parseSmallInt(v string) (int, error) {
+	n, err := parseInt(v)
+	if err == nil && int64(int(n)) != n {
+		return 0, strconv.ErrRange
+	}
+	return int(n), err
+}
+
+// parseXMLEvent reads <root><Field>value</Field>...</root>. Text of the
+// root's children is a field value; <Item> children of MemChangeList are
+// the member list; anything nested deeper is skipped.
+func parseXMLEvent(s string) (Event, error) {
+	var (
+		f     eventFields
+		sc    = scanner[string]{s: s}
+		field string
+		val   textAcc[string]
+		item  textAcc[string]
+		inMem bool
+	)
+	for {
+		tok, err := sc.next()
+		if err != nil {
+			return Event{}, err
+		}
+		switch tok.kind {
+		case tokEOF:
+			return f.finish(), nil
+		case tokStart:
+			switch {
+			case tok.depth == 2:
+				field = tok.data
+				val.reset()
+			case tok.depth == 3 && field == "MemChangeList" && tok.data == "Item":
+				inMem = true
+				item.reset()
+			}
+		case tokText, tokCDATA:
+			switch {
+			case tok.depth == 2:
+				val.add(tok.data, tok.kind == tokCDATA)
+			case tok.depth == 3 && inMem:
+				item.add(tok.data, tok.kind == tokCDATA)
+			}
+		case tokEnd:
+			switch {
+			case tok.depth == 2:
+				v, err := val.value()
+				if err != nil {
+					return Event{}, err
+				}
+				if err := f.set(field, v); err != nil {
+					return Event{}, err
+				}
+			case tok.depth == 3 && inMem:
+				inMem = false
+				f.sawItem = true
+				v, err := item.value()
+				if err != nil {
+					return Event{}, err
+				}
+				if v = strings.TrimSpace(v); v != "" {
+					f.memItems = append(f.memItems, v)
+				}
+			}
+		}
+	}
+}
+
+// jsonEvent is the JSON callback format: the XML element names as keys.
+type jsonEvent struct {
+	ToUserName     jsonString `json:"ToUserName"`
+	FromUserName   jsonString `json:"FromUserName"`
+	CreateTime     jsonInt    `json:"CreateTime"`
+	MsgType        jsonString `json:"MsgType"`
+	Event          jsonString `json:"Event"`
+	ChangeType     jsonString `json:"ChangeType"`
+	UserID         jsonString `json:"UserID"`
+	ExternalUserID jsonString `json:"ExternalUserID"`
+	State          jsonString `json:"State"`
+	WelcomeCode    jsonString `json:"WelcomeCode"`
+	Source         jsonString `json:"Source"`
+	FailReason     jsonString `json:"FailReason"`
+	ChatID         jsonString `json:"ChatId"`
+	UpdateDetail   jsonString `json:"UpdateDetail"`
+	JoinScene      jsonInt    `json:"JoinScene"`
+	QuitScene      jsonInt    `json:"QuitScene"`
+	MemChangeCnt   jsonInt    `json:"MemChangeCnt"`
+	MemChangeList  jsonList   `json:"MemChangeList"`
+	LastMemVer     jsonString `json:"LastMemVer"`
+	CurMemVer      jsonString `json:"CurMemVer"`
+	TagID          jsonString `json:"Id"`
+	TagType        jsonString `json:"TagType"`
+	StrategyID     jsonString `json:"StrategyId"`
+	InfoType       jsonString `json:"InfoType"`
+	AuthCorpID     jsonString `json:"AuthCorpId"`
+	TimeStamp      jsonInt    `json:"TimeStamp"`
+}
+
+func parseJSONEvent(msg []byte) (Event, error) {
+	var j jsonEvent
+	if err := json.Unmarshal(msg, &j); err != nil {
+		return Event{}, malformed(-40002, "event JSON", err)
+	}
+	f := eventFields{
+		ev: Event{
+			ToUserName:     string(j.ToUserName),
+			FromUserName:   string(j.FromUserName),
+			CreateTime:     int64(j.CreateTime),
+			MsgType:        string(j.MsgType),
+			Event:          string(j.Event),
+			ChangeType:     string(j.ChangeType),
+			UserID:         string(j.UserID),
+			ExternalUserID: string(j.ExternalUserID),
+			State:          string(j.State),
+			WelcomeCode:    string(j.WelcomeCode),
+			Source:         string(j.Source),
+			FailReason:     string(j.FailReason),
+			ChatID:         string(j.ChatID),
+			UpdateDetail:   string(j.UpdateDetail),
+			JoinScene:      int(j.JoinScene),
+			QuitScene:      int(j.QuitScene),
+			MemChangeCnt:   int(j.MemChangeCnt),
+			LastMemVer:     string(j.LastMemVer),
+			CurMemVer:      string(j.CurMemVer),
+			TagID:          string(j.TagID),
+			TagType:        string(j.TagType),
+			StrategyID:     string(j.StrategyID),
+		},
+		infoType:   string(j.InfoType),
+		authCorpID: string(j.AuthCorpID),
+		timeStamp:  int64(j.TimeStamp),
+		memItems:   j.MemChangeList,
+		sawItem:    true,
+	}
+	return f.finish(), nil
+}
+
+// jsonString accepts a JSON string, or a number kept as its literal text
+// (WeCom is loose about ids such as AgentID or StrategyId).
+type jsonString string
+
+func (s *jsonString) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = jsonString(v)
+		return nil
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		*s = jsonString(b)
+		return nil
+	}
+	return &json.UnsupportedValueError{Str: "want a string or a number"}
+}
+
+// jsonInt accepts an integer JSON number or a string holding one.
+type jsonInt int64
+
+func (n *jsonInt) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	s := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	v, err := parseInt(s)
+	if err != nil {
+		return err
+	}
+	if int64(int(v)) != v {
+		return strconv.ErrRange
+	}
+	*n = jsonInt(v)
+	return nil
+}
+
+// jsonList accepts ["a","b"] or "a,b".
+type jsonList []string
+
+func (l *jsonList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = splitList(s)
+		return nil
+	}
+	var items []jsonString
+	if err := json.Unmarshal(b, &items); err != nil {
+		return err
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if v := strings.TrimSpace(string(it)); v != "" {
+			out = append(out, v)
+		}
+	}
+	*l = out
+	return nil
+}
+
+// ---- flat XML scanner -------------------------------------------------------
+
+// text is the input of the scanner: the envelope is read straight from the
+// request body ([]byte), the event from one string copy of msg.
+type text interface{ ~string | ~[]byte }
+
+// maxDepth bounds element nesting. WeCom documents nest two levels; the cap
+// keeps the name stack fixed-size.
+const maxDepth = 32
+
+type tokKind uint8
+
+const (
+	tokEOF   tokKind = iota
+	tokStart         // data = element name; depth = depth including it (root = 1)
+	tokEnd           // data = element name; depth = depth including it
+	tokText          // data = raw character data, entities not decoded
+	tokCDATA         // data = CDATA content
+)
+
+type token[T text] struct {
+	kind  tokKind
+	data  T
+	depth int // for text: number of open elements around it
+}
+
+// scanner tokenises one XML document. Each call to next consumes input,
+// and every search starts where the previous one ended, so a document of n
+// bytes costs O(n). It rejects DOCTYPE declarations (no entity expansion),
+// mismatched or unclosed tags, a second root, text outside the root and
+// undefined entities (at decode time).
+type scanner[T text] struct {
+	s          T
+	i          int
+	depth      int
+	names      [maxDepth]T
+	rootDone   bool
+	pendingEnd bool // a self-closing tag was returned as tokStart
+}
+
+func (sc *scanner[T]) fail(what string) error {
+	return malformed(-40002, "XML: "+what+" at byte "+strconv.Itoa(sc.i), nil)
+}
+
+func (sc *scanner[T]) next() (token[T], error) {
+	if sc.pendingEnd {
+		sc.pendingEnd = false
+		return sc.closeElement(), nil
+	}
+	s := sc.s
+	if sc.i == 0 {
+		sc.i = skipBOM(s)
+	}
+	for {
+		if sc.i >= len(s) {
+			if sc.depth > 0 || !sc.rootDone {
+				return token[T]{}, sc.fail("unexpected end")
+			}
+			return token[T]{kind: tokEOF}, nil
+		}
+		if s[sc.i] != '<' {
+			j := indexByteFrom(s, sc.i, '<')
+			if j < 0 {
+				j = len(s)
+			}
+			data := s[sc.i:j]
+			if sc.depth == 0 {
+				if skipSpace(data, 0) != len(data) {
+					return token[T]{}, sc.fail("text outside the root element")
+				}
+				sc.i = j
+				continue
+			}
+			sc.i = j
+			return token[T]{kind: tokText, data: data, depth: sc.depth}, nil
+		}
+		rest := s[sc.i:]
+		switch {
+		case hasPrefix(rest, "<!--"):
+			end := indexFrom(s, sc.i+4, "-->")
+			if end < 0 {
+				return token[T]{}, sc.fail("unterminated comment")
+			}
+			sc.i = end + 3
+		case hasPrefix(rest, "<![CDATA["):
+			if sc.depth == 0 {
+				return token[T]{}, sc.fail("CDATA outside the root element")
+			}
+			start := sc.i + 9
+			end := indexFrom(s, start, "]]>")
+			if end < 0 {
+				return token[T]{}, sc.fail("unterminated CDATA")
+			}
+			sc.i = end + 3
+			return token[T]{kind: tokCDATA, data: s[start:end], depth: sc.depth}, nil
+		case hasPrefix(rest, "<!"):
+			return token[T]{}, sc.fail("declaration not allowed")
+		case hasPrefix(rest, "<?"):
+			end := indexFrom(s, sc.i+2, "?>")
+			if end < 0 {
+				return token[T]{}, sc.fail("unterminated processing instruction")
+			}
+			sc.i = end + 2
+		case hasPrefix(rest, "</"):
+			return sc.endTag()
+		default:
+			return sc.startTag()
+		}
+	}
+}
+
+func (sc *scanner[T]) endTag() (token[T], error) {
+	s := sc.s
+	start := sc.i + 2
+	end := nameEnd(s, start)
+	if end == start {
+		return token[T]{}, sc.fail("bad end tag")
+	}
+	j := skipSpace(s, end)
+	if j >= len(s) || s[j] != '>' {
+		return token[T]{}, sc.fail("bad end tag")
+	}
+	if sc.depth == 0 || !eq(sc.names[sc.depth-1], s[start:end]) {
+		return token[T]{}, sc.fail("mismatched end tag")
+	}
+	sc.i = j + 1
+	return sc.closeElement(), nil
+}
+
+func (sc *scanner[T]) closeElement() token[T] {
+	tok := token[T]{kind: tokEnd, data: sc.names[sc.depth-1], depth: sc.depth}
+	sc.depth--
+	if sc.depth == 0 {
+		sc.rootDone = true
+	}
+	return tok
+}
+
+func (sc *scanner[T]) startTag() (token[T], error) {
+	s := sc.s
+	start := sc.i + 1
+	end := nameEnd(s, start)
+	if end == start {
+		return token[T]{}, sc.fail("bad start tag")
+	}
+	if sc.depth == 0 && sc.rootDone {
+		return token[T]{}, sc.fail("second root element")
+	}
+	if sc.depth == maxDepth {
+		return token[T]{}, sc.fail("elements nested too deep")
+	}
+	j := end
+	selfClose := false
+	for {
+		k := skipSpace(s, j)
+		if k >= len(s) {
+			return token[T]{}, sc.fail("unterminated start tag")
+		}
+		if s[k] == '>' {
+			j = k + 1
+			break
+		}
+		if s[k] == '/' {
+			if k+1 >= len(s) || s[k+1] != '>' {
+				return token[T]{}, sc.fail("bad start tag")
+			}
+			j = k + 2
+			selfClose = true
+			break
+		}
+		// An attribute: whitespace, name, '=', quoted value without '<'.
+		ne := nameEnd(s, k)
+		if k == j || ne == k {
+			return token[T]{}, sc.fail("bad attribute")
+		}
+		k = skipSpace(s, ne)
+		if k >= len(s) || s[k] != '=' {
+			return token[T]{}, sc.fail("bad attribute")
+		}
+		k = skipSpace(s, k+1)
+		if k >= len(s) || (s[k] != '"' && s[k] != '\'') {
+			return token[T]{}, sc.fail("bad attribute")
+		}
+		q := indexByteFrom(s, k+1, s[k])
+		if q < 0 || indexByteFrom(s[:q], k+1, '<') >= 0 {
+			return token[T]{}, sc.fail("bad attribute")
+		}
+		j = q + 1
+	}
+	sc.i = j
+	sc.names[sc.depth] = s[start:end]
+	sc.depth++
+	sc.pendingEnd = selfClose
+	return token[T]{kind: tokStart, data: s[start:end], depth: sc.depth}, nil
+}
+
+// textAcc joins the character data of one element. The common case, a
+// single CDATA section or plain run without entities, is kept as a
+// sub-slice of the input: no copy.
+type textAcc[T text] struct {
+	val  T
+	buf  []byte
+	slow bool
+	err  error
+}
+
+func (a *textAcc[T]) reset() { *a = textAcc[T]{} }
+
+func (a *textAcc[T]) add(seg T, cdata bool) {
+	if len(seg) == 0 || a.err != nil {
+		return
+	}
+	clean := cdata || indexByteFrom(seg, 0, '&') < 0
+	if !a.slow && len(a.val) == 0 && clean {
+		a.val = seg
+		return
+	}
+	if !a.slow {
+		a.buf = append([]byte(nil), a.val...)
+		a.slow = true
+	}
+	if cdata {
+		a.buf = append(a.buf, seg...)
+	} else {
+		a.buf, a.err = appendUnescaped(a.buf, seg)
+	}
+}
+
+func (a *textAcc[T]) value() (T, error) {
+	if a.slow {
+		return T(a.buf), a.err
+	}
+	return a.val, nil
+}
+
+// appendUnescaped decodes the five predefined entities and character
+// references; anything else after '&' is an error.
+func appendUnescaped[T text](dst []byte, s T) ([]byte, error) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '&' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		semi := indexByteFrom(s, i+1, ';')
+		if semi < 0 || semi-i > 12 {
+			return dst, malformed(-40002, "XML: bad entity", nil)
+		}
+		ent := s[i+1 : semi]
+		switch {
+		case eq(ent, "lt"):
+			dst = append(dst, '<')
+		case eq(ent, "gt"):
+			dst = append(dst, '>')
+		case eq(ent, "amp"):
+			dst = append(dst, '&')
+		case eq(ent, "apos"):
+			dst = append(dst, '\'')
+		case eq(ent, "quot"):
+			dst = append(dst, '"')
+		case len(ent) > 1 && ent[0] == '#':
+			r, ok := charRef(ent[1:])
+			if !ok {
+				return dst, malformed(-40002, "XML: bad character reference", nil)
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, malformed(-40002, "XML: unknown entity", nil)
+		}
+		i = semi + 1
+	}
+	return dst, nil
+}
+
+// charRef parses the digits of &#NN; or &#xHH; and checks the result is a
+// character XML allows.
+func charRef[T text](d T) (rune, bool) {
+	base := 10
+	if len(d) > 0 && d[0] == 'x' {
+		base, d = 16, d[1:]
+	}
+	if len(d) == 0 || len(d) > 8 {
+		return 0, false
+	}
+	var r rune
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		var v rune
+		switch {
+		case c >= '0' && c <= '9':
+			v = rune(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			v = rune(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			v = rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+		r = r*rune(base) + v
+		if r > utf8.MaxRune {
+			return 0, false
+		}
+	}
+	return r, isXMLChar(r)
+}
+
+func isXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= utf8.MaxRune
+}
+
+// checkChars rejects what no XML or JSON document may contain: invalid
+// UTF-8 and C0 control characters other than tab, newline and return. It
+// also keeps Raw safe to store as a string in any backend.
+func checkChars(b []byte) error {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return malformed(-40002, "control character in message", nil)
+		}
+	}
+	if !utf8.Valid(b) {
+		return malformed(-40002, "message is not UTF-8", nil)
+	}
+	return nil
+}
+
+func skipBOM[T text](s T) int {
+	if len(s) >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF {
+		return 3
+	}
+	return 0
+}
+
+func skipSpace[T text](s T, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// nameEnd returns the end of the XML name starting at i (i if none).
+// Non-ASCII bytes are accepted as name characters.
+func nameEnd[T text](s T, i int) int {
+	start := i
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == ':', c >= 0x80:
+		case i > start && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+func indexByteFrom[T text](s T, i int, c byte) int {
+	for ; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// indexFrom finds sub (a short, fixed delimiter) in s at or after i.
+func indexFrom[T text](s T, i int, sub string) int {
+	for ; i+len(sub) <= len(s); i++ {
+		if s[i] == sub[0] && hasPrefix(s[i:], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasPrefix[T text](s T, prefix string) bool {
+	return len(s) >= len(prefix) && eq(s[:len(prefix)], prefix)
+}
+
+func eq[A, B text](a A, b B) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
