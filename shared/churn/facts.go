@@ -1,0 +1,188 @@
+package churn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/siyuhq/siyu/shared/events"
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/wecom"
+)
+
+// Kinds of relationship facts.
+const (
+	kindAdd      = "add"      // add_external_contact
+	kindHalf     = "half"     // add_half_external_contact
+	kindBaseline = "baseline" // found by the first sync of the follow lists
+	kindDelCust  = "del_cust" // del_follow_user: the customer deleted the member
+	kindDelMem   = "del_mem"  // del_external_contact: the member deleted the customer
+	kindTransfer = "transfer" // del_external_contact with Source=DELETE_BY_TRANSFER
+)
+
+// fact is one relationship event of one customer, stored under cust#<customer>.
+type fact struct {
+	Member  string `json:"m"`
+	Time    int64  `json:"t"`
+	Kind    string `json:"k"`
+	Channel string `json:"ch,omitempty"`
+	// Origin is events.OriginCallback or OriginReconciled ("" for baseline).
+	Origin string `json:"o,omitempty"`
+	Key    string `json:"key"`
+}
+
+func (f fact) sk() string {
+	return f.Member + "#" + strconv.FormatInt(f.Time, 10) + "#" + f.Key
+}
+
+// factOf maps a contact event to its fact; ok is false for events that do not
+// start or end a relationship (edits, transfer failures, groups, tags).
+func factOf(rec events.Record) (customer string, f fact, ok bool) {
+	e := rec.Event
+	if e.Event != wecom.EventExternalContact || e.UserID == "" || e.ExternalUserID == "" {
+		return "", fact{}, false
+	}
+	switch e.ChangeType {
+	case wecom.ChangeAddExternalContact:
+		f.Kind = kindAdd
+	case wecom.ChangeAddHalfExternalContact:
+		f.Kind = kindHalf
+	case wecom.ChangeDelFollowUser:
+		f.Kind = kindDelCust
+	case wecom.ChangeDelExternalContact:
+		f.Kind = kindDelMem
+		if e.Source == wecom.SourceDeleteByTransfer {
+			f.Kind = kindTransfer
+		}
+	default:
+		return "", fact{}, false
+	}
+	f.Member, f.Time, f.Channel, f.Origin, f.Key = e.UserID, e.CreateTime, e.State, rec.Origin, rec.Key
+	if f.Key == "" {
+		f.Key = events.Key(e, rec.Origin)
+	}
+	return e.ExternalUserID, f, true
+}
+
+// putFact stores f; the same event always produces the same item, so a
+// re-run rewrites identical bytes.
+func putFact(ctx context.Context, s store.Store, customer string, f fact) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode fact: %w", err)
+	}
+	if _, err := s.Put(ctx, store.Item{PK: custPK(customer), SK: f.sk(), Data: data}, store.Always); err != nil {
+		return fmt.Errorf("store fact of customer %s: %w", customer, err)
+	}
+	return nil
+}
+
+// loadFacts reads every fact of one customer, in time order (then member,
+// then key, so the order is the same on every run).
+func loadFacts(ctx context.Context, s store.Store, customer string) ([]fact, error) {
+	var out []fact
+	q := store.Query{PK: custPK(customer), Limit: store.MaxLimit}
+	for {
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("read facts of customer %s: %w", customer, err)
+		}
+		for _, it := range page.Items {
+			var f fact
+			if err := json.Unmarshal(it.Data, &f); err != nil {
+				return nil, fmt.Errorf("decode fact %s/%s: %w", it.PK, it.SK, err)
+			}
+			out = append(out, f)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Time != b.Time {
+			return a.Time < b.Time
+		}
+		if a.Member != b.Member {
+			return a.Member < b.Member
+		}
+		return a.Key < b.Key
+	})
+	return out, nil
+}
+
+// pair is a live relationship during a fold.
+type pair struct {
+	start   int64
+	channel string
+}
+
+// fold replays one customer's facts in order. A relationship is live from
+// the add that started it to the delete that ended it; adds of a live pair
+// (half then full add, replays, reconciled copies) and deletes of a dead
+// pair change nothing. The customer is live while any relationship is, and
+// also after a transfer ended their last one, until the receiving member's
+// add arrives (WeCom may deliver the two in either order or minutes apart).
+type fold struct {
+	live    map[string]pair
+	seen    map[string]bool // members with any earlier fact
+	pending bool            // transferred, waiting for the new member's add
+}
+
+func newFold() *fold { return &fold{live: map[string]pair{}, seen: map[string]bool{}} }
+
+func (c *fold) customerLive() bool { return len(c.live) > 0 || c.pending }
+
+// step is what one fact did.
+type step struct {
+	// counted: the fact started or ended a relationship (or deleted one Siyu
+	// never knew, which WeCom counts too).
+	counted bool
+	// gained/dropped: the customer went from not live to live, or back.
+	gained, dropped bool
+	// channel of the relationship started or ended.
+	channel string
+}
+
+func (c *fold) apply(f fact) step {
+	var st step
+	before := c.customerLive()
+	known := c.seen[f.Member]
+	c.seen[f.Member] = true
+	switch f.Kind {
+	case kindAdd, kindHalf, kindBaseline:
+		if p, ok := c.live[f.Member]; ok {
+			if p.channel == "" && f.Channel != "" {
+				p.channel = f.Channel
+				c.live[f.Member] = p
+			}
+			st.channel = p.channel
+			break
+		}
+		c.live[f.Member] = pair{start: f.Time, channel: f.Channel}
+		c.pending = false
+		st.counted = f.Kind != kindBaseline
+		st.channel = f.Channel
+	case kindDelCust, kindDelMem, kindTransfer:
+		p, ok := c.live[f.Member]
+		if !ok {
+			// A relationship from before Siyu (no baseline yet): WeCom counts the
+			// delete, so do we, but no customer was known live.
+			st.counted = !known && f.Kind != kindTransfer
+			break
+		}
+		delete(c.live, f.Member)
+		st.counted = true
+		st.channel = p.channel
+		if f.Kind == kindTransfer && len(c.live) == 0 {
+			c.pending = true
+		}
+	}
+	after := c.customerLive()
+	st.gained = !before && after
+	st.dropped = before && !after
+	return st
+}
