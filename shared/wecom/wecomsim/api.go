@@ -71,7 +71,12 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	s.mu.Lock()
 	ans, apiErr := s.dispatch(path, r, body)
+	drop := s.takeDrop(path)
 	s.mu.Unlock()
+	if drop {
+		// The work is done; the caller sees a reset connection (DropAnswers).
+		panic(http.ErrAbortHandler)
+	}
 	if ans == nil && apiErr == nil {
 		http.NotFound(w, r)
 		return
