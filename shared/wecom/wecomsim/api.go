@@ -481,7 +481,7 @@ func (s *Sim) apiWebhookSend(r *http.Request, body []byte) (map[string]any, *api
 		return nil, fail(wecom.CodeInvalidParameter, "POST expected")
 	}
 	var req struct {
-		MsgType  string `json:"msgtype"`
+		MsgType  string                   `json:"msgtype"`
 		Text     struct{ Content string } `json:"text"`
 		Markdown struct{ Content string } `json:"markdown"`
 	}

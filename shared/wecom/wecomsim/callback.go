@@ -258,4 +258,3 @@ func (s *Sim) deliverAll(ctx context.Context, evs []wecom.Event) error {
 	}
 	return nil
 }
-

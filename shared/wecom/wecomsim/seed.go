@@ -143,7 +143,7 @@ func (s *Sim) Seed(cfg SeedConfig) {
 		}
 		created := start.Add(time.Duration(i) * 24 * time.Hour)
 		g := Group{ChatID: s.randomID("wr", 22), Name: name, Owner: owner, CreateTime: created,
-			Notice: "欢迎加入" + name + "，每周五晚八点福利发放。",
+			Notice:  "欢迎加入" + name + "，每周五晚八点福利发放。",
 			Members: []wecom.GroupMember{{UserID: owner, Type: wecom.GroupMemberStaff, JoinTime: created.Unix(), JoinScene: wecom.GroupJoinInvite}}}
 		n := 15 + s.rng.IntN(30)
 		for _, j := range s.rng.Perm(len(customers))[:min(n, len(customers))] {
@@ -276,7 +276,7 @@ func (s *Sim) planDay(cfg SeedConfig, day time.Time) []action {
 	if s.rng.IntN(4) == 0 {
 		plan(actMemberDeletes, 1)
 	}
-	if s.rng.IntN(8) == 0 {
+	if s.rng.IntN(5) == 0 {
 		plan(actTransfer, 1)
 	}
 	if len(s.st.groupOrder) > 0 {
@@ -345,10 +345,14 @@ func (s *Sim) run(cfg SeedConfig, a action) ([]wecom.Event, []action) {
 		if r == nil {
 			return nil, nil
 		}
-		to := members[s.rng.IntN(len(members))]
-		if _, dup := s.st.rels[relKey{to, r.ExternalUserID}]; dup || to == r.UserID {
+		others := slices.DeleteFunc(slices.Clone(members), func(m string) bool {
+			_, dup := s.st.rels[relKey{m, r.ExternalUserID}]
+			return m == r.UserID || dup
+		})
+		if len(others) == 0 {
 			return nil, nil
 		}
+		to := others[s.rng.IntN(len(others))]
 		evs, err := s.transferCustomer(r.UserID, to, r.ExternalUserID, a.at)
 		if err != nil {
 			return nil, nil
