@@ -2,13 +2,13 @@ package churn_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/events"
-	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -48,10 +48,9 @@ func newEnv(t *testing.T) *env {
 	log.Now = now
 	r := churn.New(s, shanghai, nil)
 	r.Log, r.Now = log, now
+	r.Logger = slog.New(slog.DiscardHandler)
 	return &env{t: t, ctx: context.Background(), store: s, log: log, rollup: r}
 }
-
-func (e *env) storeOf() store.Store { return e.store }
 
 func contact(change, member, customer string, when time.Time) wecom.Event {
 	return wecom.Event{ToUserName: "corp", Event: wecom.EventExternalContact, ChangeType: change,

@@ -53,10 +53,38 @@ type DayResult struct {
 // that.
 //
 // It reads d's event partition twice — once to write each relationship
-// event as a fact of its customer, once to fold every customer touched that
-// day over their own facts — and nothing else of history. Memory holds
-// per-member/channel/group tallies and an 8-byte hash per customer touched.
+// event as a fact of its customer (ApplyFacts), once to fold every customer
+// touched that day over their own facts — and nothing else of history.
+// Memory holds per-member/channel/group tallies and an 8-byte hash per
+// customer touched.
 func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
+	if _, err := r.ApplyFacts(ctx, d); err != nil {
+		return DayResult{}, err
+	}
+	return r.compute(ctx, d)
+}
+
+// ApplyFacts writes every relationship event of day d as a fact of its
+// customer and returns how many events the day has. It is idempotent. Run
+// applies the facts of all its days before computing any, so a cohort sees
+// the losses of later days in the same run.
+func (r *Rollup) ApplyFacts(ctx context.Context, d calendar.Day) (int64, error) {
+	var n int64
+	err := r.Log.Day(ctx, d, func(rec events.Record) error {
+		n++
+		if customer, f, ok := factOf(rec); ok {
+			return putFact(ctx, r.Store, customer, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("apply facts of %s: %w", d, err)
+	}
+	return n, nil
+}
+
+// compute is Day once the day's facts are written.
+func (r *Rollup) compute(ctx context.Context, d calendar.Day) (DayResult, error) {
 	res := DayResult{Daily: Daily{Date: d.String()}}
 	start, err := r.customersStart(ctx, d)
 	if err != nil {
@@ -64,39 +92,24 @@ func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
 	}
 	res.Daily.CustomersStart = start
 
-	// Pass 1: facts and group tallies.
+	// Every touched customer once, in the order first seen.
 	seed := maphash.MakeSeed()
-	touched := map[uint64]bool{}
+	done := map[uint64]struct{}{}
 	groups := map[string]*groupTally{}
-	err = r.Log.Day(ctx, d, func(rec events.Record) error {
-		res.Events++
-		if customer, f, ok := factOf(rec); ok {
-			if err := putFact(ctx, r.Store, customer, f); err != nil {
-				return err
-			}
-			touched[maphash.String(seed, customer)] = false
-			return nil
-		}
-		addGroupEvent(groups, rec)
-		return nil
-	})
-	if err != nil {
-		return res, fmt.Errorf("rollup %s: %w", d, err)
-	}
-
-	// Pass 2: every touched customer once, in the order first seen.
 	t := newTally(d)
 	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
 	err = r.Log.Day(ctx, d, func(rec events.Record) error {
+		res.Events++
 		customer, _, ok := factOf(rec)
 		if !ok {
+			addGroupEvent(groups, rec)
 			return nil
 		}
 		h := maphash.String(seed, customer)
-		if done, seen := touched[h]; done || !seen {
+		if _, ok := done[h]; ok {
 			return nil
 		}
-		touched[h] = true
+		done[h] = struct{}{}
 		facts, err := loadFacts(ctx, r.Store, customer)
 		if err != nil {
 			return err
@@ -107,7 +120,7 @@ func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("rollup %s: %w", d, err)
 	}
-	touched = nil
+	done = nil
 
 	res.Daily.NewCustomers = t.daily.NewCustomers
 	res.Daily.LostCustomers = t.daily.LostCustomers

@@ -1,0 +1,99 @@
+package churn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/store"
+)
+
+// queryAll reads every item of one partition range and decodes it.
+func queryAll[T any](ctx context.Context, s store.Store, q store.Query) ([]T, error) {
+	var out []T
+	q.Limit = store.MaxLimit
+	for {
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", q.PK, err)
+		}
+		for _, it := range page.Items {
+			var v T
+			if err := json.Unmarshal(it.Data, &v); err != nil {
+				return nil, fmt.Errorf("decode %s/%s: %w", it.PK, it.SK, err)
+			}
+			out = append(out, v)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// dayRange is the sk range of from..to in a partition keyed by day or by
+// "day#key".
+func dayRange(pk string, from, to calendar.Day) store.Query {
+	return store.Query{PK: pk, From: from.String(), To: to.String() + "#\uffff"}
+}
+
+// DailyRange returns one row per day from..to, with zeros for days that
+// have no stored stats.
+func DailyRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Daily, error) {
+	rows, err := queryAll[Daily](ctx, s, store.Query{PK: pkDaily, From: from.String(), To: to.String()})
+	if err != nil {
+		return nil, err
+	}
+	byDay := make(map[string]Daily, len(rows))
+	for _, r := range rows {
+		byDay[r.Date] = r
+	}
+	out := make([]Daily, 0, from.DaysUntil(to)+1)
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		r, ok := byDay[d.String()]
+		if !ok {
+			r = Daily{Date: d.String()}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// MemberRange returns the per-member rows from..to, by day then member.
+// Members without activity on a day have no row.
+func MemberRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Flows, error) {
+	return queryAll[Flows](ctx, s, dayRange(pkMember, from, to))
+}
+
+// ChannelRange returns the per-channel rows from..to, by day then channel.
+func ChannelRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Flows, error) {
+	return queryAll[Flows](ctx, s, dayRange(pkChannel, from, to))
+}
+
+// CohortRange returns one cohort per day from..to, zeros where none is stored.
+func CohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Cohort, error) {
+	rows, err := queryAll[Cohort](ctx, s, store.Query{PK: pkCohort, From: from.String(), To: to.String()})
+	if err != nil {
+		return nil, err
+	}
+	byDay := make(map[string]Cohort, len(rows))
+	for _, r := range rows {
+		byDay[r.Date] = r
+	}
+	out := make([]Cohort, 0, from.DaysUntil(to)+1)
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		r, ok := byDay[d.String()]
+		if !ok {
+			r = Cohort{Date: d.String()}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// GroupRange returns the per-group rows from..to, by day then chat; a group
+// has a row on the days it had events.
+func GroupRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]GroupDay, error) {
+	return queryAll[GroupDay](ctx, s, dayRange(pkGroup, from, to))
+}
