@@ -605,3 +605,45 @@ func sha8(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", sum)[:8]
 }
+
+func TestConcurrentCallersFetchOneToken(t *testing.T) {
+	f := newFixture(t, wecomsim.Options{})
+	f.withCustomers(t, "lina", 1)
+	realSleep := func(cfg *wecom.ClientConfig) { cfg.Sleep = nil }
+	// Four instances (clients sharing the store), five goroutines each.
+	clients := []*wecom.Client{f.client(realSleep), f.client(realSleep), f.client(realSleep), f.client(realSleep)}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			_, err := clients[i%len(clients)].ListExternalContacts(context.Background(), "lina")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.sim.Calls(wecomsim.PathGetToken); n != 1 {
+		t.Errorf("20 concurrent calls on 4 instances fetched %d tokens, want 1", n)
+	}
+}
+
+func BenchmarkCallWithCachedToken(b *testing.B) {
+	c := newClock()
+	sim := wecomsim.New(wecomsim.Options{Now: c.Now, RateLimit: 1 << 30}) // a frozen clock never starts a new minute
+	defer sim.Close()
+	sim.PutMember(wecomsim.Member{UserID: "lina"})
+	_ = sim.PutRelationship(wecomsim.Relationship{UserID: "lina", ExternalUserID: "wmBench", CreateTime: c.Now()})
+	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
+		Store: newMemStore(c.Now), Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := client.ListExternalContacts(ctx, "lina"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
