@@ -237,9 +237,7 @@ func envelopeEncrypt(body []byte) ([]byte, error) {
 		}
 		return []byte(*env.Encrypt), nil
 	}
-	if err := checkChars(body); err != nil {
-		return nil, err
-	}
+	// No checkChars here: the one value taken, Encrypt, must be base64.
 	sc := scanner[[]byte]{s: body}
 	var (
 		val     textAcc[[]byte]

@@ -2,6 +2,7 @@ package wecom
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -484,6 +485,9 @@ func (sc *scanner[T]) next() (token[T], error) {
 				sc.i = j
 				continue
 			}
+			if indexFrom(data, 0, "]]>") >= 0 {
+				return token[T]{}, sc.fail("]]> outside CDATA")
+			}
 			sc.i = j
 			return token[T]{kind: tokText, data: data, depth: sc.depth}, nil
 		}
@@ -727,7 +731,21 @@ func isXMLChar(r rune) bool {
 // UTF-8 and C0 control characters other than tab, newline and return. It
 // also keeps Raw safe to store as a string in any backend.
 func checkChars(b []byte) error {
-	for _, c := range b {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	// Eight bytes at a time: skip words with no byte < 0x20 and no high bit.
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if (w-lo*0x20)&^w&hi == 0 && w&hi == 0 {
+			continue
+		}
+		for _, c := range b[i : i+8] {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return malformed(-40002, "control character in message", nil)
+			}
+		}
+	}
+	for _, c := range b[i:] {
 		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			return malformed(-40002, "control character in message", nil)
 		}
@@ -770,22 +788,42 @@ func nameEnd[T text](s T, i int) int {
 }
 
 func indexByteFrom[T text](s T, i int, c byte) int {
-	for ; i < len(s); i++ {
-		if s[i] == c {
-			return i
+	if i >= len(s) {
+		return -1
+	}
+	// The stdlib searches are vectorised; the type switch does not allocate.
+	var j int
+	switch v := any(s[i:]).(type) {
+	case string:
+		j = strings.IndexByte(v, c)
+	case []byte:
+		j = bytes.IndexByte(v, c)
+	default:
+		for j = 0; i+j < len(s) && s[i+j] != c; j++ {
+		}
+		if i+j == len(s) {
+			j = -1
 		}
 	}
-	return -1
+	if j < 0 {
+		return -1
+	}
+	return i + j
 }
 
-// indexFrom finds sub (a short, fixed delimiter) in s at or after i.
+// indexFrom finds sub (a short, fixed delimiter) in s at or after i. Each
+// byte is examined a bounded number of times, so the search is linear.
 func indexFrom[T text](s T, i int, sub string) int {
-	for ; i+len(sub) <= len(s); i++ {
-		if s[i] == sub[0] && hasPrefix(s[i:], sub) {
+	for {
+		i = indexByteFrom(s, i, sub[0])
+		if i < 0 || len(s)-i < len(sub) {
+			return -1
+		}
+		if hasPrefix(s[i:], sub) {
 			return i
 		}
+		i++
 	}
-	return -1
 }
 
 func hasPrefix[T text](s T, prefix string) bool {
