@@ -647,3 +647,27 @@ func BenchmarkCallWithCachedToken(b *testing.B) {
 		}
 	}
 }
+
+func TestATokenWithAShortLifeIsNotFetchedOnEveryCall(t *testing.T) {
+	f := newFixture(t, wecomsim.Options{})
+	fetches := 0
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == wecomsim.PathGetToken {
+			fetches++
+			fmt.Fprint(w, `{"errcode":0,"errmsg":"ok","access_token":"short-lived","expires_in":100}`)
+			return
+		}
+		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok","follow_user":["lina"]}`)
+	}))
+	t.Cleanup(short.Close)
+	c := f.client(func(cfg *wecom.ClientConfig) { cfg.BaseURL = short.URL })
+	for range 5 {
+		if _, err := c.GetFollowUserList(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(10 * time.Second)
+	}
+	if fetches != 1 {
+		t.Errorf("a 100 s token was fetched %d times in 50 s, want once", fetches)
+	}
+}

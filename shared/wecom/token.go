@@ -33,11 +33,19 @@ const (
 type cachedToken struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// RefreshAt is when to renew: refreshMargin before expiry, or half
+	// way through a life shorter than twice the margin (so a token handed
+	// out near its end is not fetched again on every call).
+	RefreshAt time.Time `json:"refresh_at,omitzero"`
 }
 
 // fresh reports whether t can be used without refreshing at now.
 func (t cachedToken) fresh(now time.Time) bool {
-	return t.Token != "" && now.Before(t.ExpiresAt.Add(-refreshMargin))
+	due := t.RefreshAt
+	if due.IsZero() {
+		due = t.ExpiresAt.Add(-refreshMargin)
+	}
+	return t.Token != "" && now.Before(due)
 }
 
 // usable reports whether WeCom still accepts t at now.
@@ -276,5 +284,9 @@ func (tc *tokenCache) fetch(ctx context.Context) (cachedToken, error) {
 	}
 	now := c.now()
 	c.log.LogAttrs(ctx, slog.LevelInfo, "wecom access token refreshed", slog.Duration("expires_in", ttl))
-	return cachedToken{Token: ans.AccessToken, ExpiresAt: now.Add(ttl)}, nil
+	t := cachedToken{Token: ans.AccessToken, ExpiresAt: now.Add(ttl), RefreshAt: now.Add(ttl - refreshMargin)}
+	if ttl < 2*refreshMargin {
+		t.RefreshAt = now.Add(ttl / 2)
+	}
+	return t, nil
 }

@@ -171,13 +171,14 @@ func (s *Sim) apiGetToken(r *http.Request) (map[string]any, *apiError) {
 	case q.Get("corpsecret") != s.opts.Secret:
 		return nil, fail(wecom.CodeInvalidSecret, "invalid credential")
 	}
+	// "有效期内重复获取返回相同结果，过期后获取会返回新的access_token": within
+	// its life the same token comes back, renewed for another TokenTTL.
 	now := s.now()
 	if exp, ok := s.tokens[s.current]; !ok || !now.Before(exp) {
 		s.current = fmt.Sprintf("simtok_%016x%016x%016x", s.noise.Uint64(), s.noise.Uint64(), s.noise.Uint64())
-		s.tokens[s.current] = now.Add(TokenTTL)
 	}
-	left := int64(s.tokens[s.current].Sub(now) / time.Second)
-	return map[string]any{"access_token": s.current, "expires_in": left}, nil
+	s.tokens[s.current] = now.Add(TokenTTL)
+	return map[string]any{"access_token": s.current, "expires_in": int64(TokenTTL / time.Second)}, nil
 }
 
 func (s *Sim) checkToken(r *http.Request) *apiError {
