@@ -37,11 +37,11 @@ func TestBaseline(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		before := e.store.dump("")
+		before := e.store.Dump("")
 		if err := churn.SetBaseline(e.ctx, e.store, shanghai, at(0, 11, 0), rels[:1]); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(before, e.store.dump("")) {
+		if !reflect.DeepEqual(before, e.store.Dump("")) {
 			t.Error("a second baseline on the same day changed the store")
 		}
 		if err := churn.SetBaseline(e.ctx, e.store, shanghai, at(3, 10, 0), rels); err == nil {

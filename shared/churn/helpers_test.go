@@ -8,6 +8,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
+	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
@@ -35,14 +36,14 @@ func at(n, hh, mm int) time.Time {
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	store  *memStore
+	store  *churntest.MemStore
 	log    *events.Log
 	rollup *churn.Rollup
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	s := newMemStore()
+	s := churntest.NewMemStore()
 	now := func() time.Time { return at(90, 12, 0) }
 	log := events.NewLog(s, shanghai)
 	log.Now = now

@@ -364,10 +364,10 @@ func TestRerun(t *testing.T) {
 		e := newEnv(t)
 		e.appendAll(scenario, events.OriginCallback)
 		e.run(0, 3)
-		before := e.store.dump("")
+		before := e.store.Dump("")
 		e.run(1, 1)
 		e.run(0, 3)
-		if after := e.store.dump(""); !reflect.DeepEqual(before, after) {
+		if after := e.store.Dump(""); !reflect.DeepEqual(before, after) {
 			t.Errorf("re-run changed the store:\nbefore %v\nafter  %v", before, after)
 		}
 	})
@@ -396,7 +396,7 @@ func TestRerun(t *testing.T) {
 		fresh.appendAll(scenario, events.OriginCallback)
 		fresh.appendAll([]wecom.Event{add("dave", "c3", "", at(1, 15, 0)), delByCustomer("carol", "c1", at(2, 18, 0))}, events.OriginCallback)
 		fresh.run(0, 3)
-		if a, b := e.store.dump("stat#"), fresh.store.dump("stat#"); !reflect.DeepEqual(a, b) {
+		if a, b := e.store.Dump("stat#"), fresh.store.Dump("stat#"); !reflect.DeepEqual(a, b) {
 			t.Errorf("re-run stats differ from a fresh run:\nre-run %v\nfresh  %v", a, b)
 		}
 	})

@@ -1,4 +1,7 @@
-package churn_test
+// Package churntest holds test helpers for the churn rollup and its readers:
+// an in-memory store.Store that honours conditional writes, ordered and
+// paged queries and expiry, so the rollup's tests need no database.
+package churntest
 
 import (
 	"context"
@@ -10,21 +13,22 @@ import (
 	"github.com/siyuhq/siyu/shared/store"
 )
 
-// memStore is a small in-memory store.Store for tests: conditional writes,
+// MemStore is a small in-memory store.Store for tests: conditional writes,
 // ordered and paged queries, expiry at read time.
-type memStore struct {
+type MemStore struct {
 	mu    sync.Mutex
 	parts map[string]map[string]store.Item
 	now   func() time.Time
 }
 
-func newMemStore() *memStore {
-	return &memStore{parts: map[string]map[string]store.Item{}, now: time.Now}
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{parts: map[string]map[string]store.Item{}, now: time.Now}
 }
 
-var _ store.Store = (*memStore)(nil)
+var _ store.Store = (*MemStore)(nil)
 
-func (m *memStore) live(pk, sk string) (store.Item, bool) {
+func (m *MemStore) live(pk, sk string) (store.Item, bool) {
 	it, ok := m.parts[pk][sk]
 	if !ok || !it.Live(m.now()) {
 		return store.Item{}, false
@@ -32,7 +36,7 @@ func (m *memStore) live(pk, sk string) (store.Item, bool) {
 	return it, true
 }
 
-func (m *memStore) Get(_ context.Context, pk, sk string) (store.Item, error) {
+func (m *MemStore) Get(_ context.Context, pk, sk string) (store.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it, ok := m.live(pk, sk)
@@ -43,7 +47,7 @@ func (m *memStore) Get(_ context.Context, pk, sk string) (store.Item, error) {
 	return it, nil
 }
 
-func (m *memStore) check(pk, sk string, cond store.Cond) (store.Item, error) {
+func (m *MemStore) check(pk, sk string, cond store.Cond) (store.Item, error) {
 	cur, ok := m.live(pk, sk)
 	switch {
 	case cond.IsAbsent() && ok:
@@ -54,7 +58,7 @@ func (m *memStore) check(pk, sk string, cond store.Cond) (store.Item, error) {
 	return cur, nil
 }
 
-func (m *memStore) Put(_ context.Context, it store.Item, cond store.Cond) (store.Item, error) {
+func (m *MemStore) Put(_ context.Context, it store.Item, cond store.Cond) (store.Item, error) {
 	if err := store.CheckKey(it.PK, it.SK); err != nil {
 		return store.Item{}, err
 	}
@@ -73,7 +77,7 @@ func (m *memStore) Put(_ context.Context, it store.Item, cond store.Cond) (store
 	return it, nil
 }
 
-func (m *memStore) Incr(_ context.Context, pk, sk string, delta int64, expiresAt time.Time) (int64, error) {
+func (m *MemStore) Incr(_ context.Context, pk, sk string, delta int64, expiresAt time.Time) (int64, error) {
 	if err := store.CheckKey(pk, sk); err != nil {
 		return 0, err
 	}
@@ -95,7 +99,7 @@ func (m *memStore) Incr(_ context.Context, pk, sk string, delta int64, expiresAt
 	return cur.N, nil
 }
 
-func (m *memStore) Delete(_ context.Context, pk, sk string, cond store.Cond) error {
+func (m *MemStore) Delete(_ context.Context, pk, sk string, cond store.Cond) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := m.check(pk, sk, cond); err != nil {
@@ -105,7 +109,7 @@ func (m *memStore) Delete(_ context.Context, pk, sk string, cond store.Cond) err
 	return nil
 }
 
-func (m *memStore) Query(_ context.Context, q store.Query) (store.Page, error) {
+func (m *MemStore) Query(_ context.Context, q store.Query) (store.Page, error) {
 	if err := q.Validate(); err != nil {
 		return store.Page{}, err
 	}
@@ -144,10 +148,10 @@ func (m *memStore) Query(_ context.Context, q store.Query) (store.Page, error) {
 	return page, nil
 }
 
-func (m *memStore) Close() error { return nil }
+func (m *MemStore) Close() error { return nil }
 
-// dump returns every item's data by "pk|sk", to compare whole stored states.
-func (m *memStore) dump(prefix string) map[string]string {
+// Dump returns every item's data by "pk|sk", to compare whole stored states.
+func (m *MemStore) Dump(prefix string) map[string]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := map[string]string{}
