@@ -1,0 +1,98 @@
+// Package sqlite is the embedded store: sqlstore over pure-Go SQLite (no
+// cgo). Importing it registers the "sqlite" scheme (SIYU_STORE=sqlite:PATH).
+//
+// Durability: WAL with synchronous=NORMAL. A committed write survives a crash
+// of the process; a power loss may drop the last transactions, never corrupt
+// the file. That is the laptop and small self-hosting trade-off; use the
+// mysql or dynamodb adapters where a lost write matters more than speed.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/sqlstore"
+)
+
+func init() {
+	store.Register("sqlite", func(ctx context.Context, path string) (store.Store, error) {
+		return Open(ctx, path)
+	})
+}
+
+const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
+	pk         TEXT    NOT NULL,
+	sk         TEXT    NOT NULL,
+	data       BLOB    NOT NULL DEFAULT x'',
+	n          INTEGER NOT NULL DEFAULT 0,
+	version    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (pk, sk)
+)`
+
+// dialect: SQLite's default BINARY collation compares TEXT with memcmp, which
+// is UTF-8 byte order, as DynamoDB sorts.
+var dialect = sqlstore.Dialect{
+	Name:     "sqlite",
+	Conflict: isBusy,
+}
+
+// Open opens (creating if needed) the database file at path.
+//
+// Writes go through a pool of one connection whose transactions BEGIN
+// IMMEDIATE, so goroutines of this process queue in Go instead of failing
+// with SQLITE_BUSY; other processes on the same file wait up to the busy
+// timeout. Reads use their own pool and, in WAL mode, never wait for writers.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") {
+		return nil, fmt.Errorf("sqlite: path %q must be a file path without ? or #", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout(10000)")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Set("_txlock", "immediate")
+
+	write, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	if _, err := write.ExecContext(ctx, schema); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: create table in %s: %w", path, err)
+	}
+
+	params.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	return sqlstore.New(write, read, dialect), nil
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	code := e.Code() & 0xff // primary code without the extended bits
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}

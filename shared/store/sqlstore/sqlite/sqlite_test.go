@@ -1,0 +1,91 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+)
+
+func open(t testing.TB) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func TestOpenBySIYUSTORE(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "dir", "siyu.db")
+	s, err := store.Open(t.Context(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(t.Context(), store.Item{PK: "p", SK: "s", Data: []byte("x")}, store.Always); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a second open of the same file sees the data", func(t *testing.T) {
+		s2, err := store.Open(t.Context(), "sqlite:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		it, err := s2.Get(t.Context(), "p", "s")
+		if err != nil || string(it.Data) != "x" {
+			t.Fatalf("Get = %+v, %v", it, err)
+		}
+	})
+}
+
+func TestOpenRejectsNonFilePaths(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "a.db?mode=ro"} {
+		t.Run(fmt.Sprintf("path %q is refused", path), func(t *testing.T) {
+			if s, err := sqlite.Open(t.Context(), path); err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+		})
+	}
+}
+
+func BenchmarkPutIfAbsent(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	data := []byte(`{"event":"add_external_contact","user":"zhangsan","customer":"wmABCDEFG"}`)
+	i := 0
+	for b.Loop() {
+		if _, err := s.Put(ctx, store.Item{PK: "bench", SK: fmt.Sprintf("ev#%09d", i), Data: data}, store.IfAbsent); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkQueryPage(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	data := []byte(`{"event":"add_external_contact","user":"zhangsan","customer":"wmABCDEFG"}`)
+	for i := range 1000 {
+		if _, err := s.Put(ctx, store.Item{PK: "bench", SK: fmt.Sprintf("ev#%09d", i), Data: data}, store.Always); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		page, err := s.Query(ctx, store.Query{PK: "bench", Prefix: "ev#", Limit: 100})
+		if err != nil || len(page.Items) != 100 {
+			b.Fatalf("Query = %d items, %v", len(page.Items), err)
+		}
+	}
+}
