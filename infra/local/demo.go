@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
+)
+
+// demoSettings persist across runs so a second `make run` replays the same
+// brand into the same store (duplicates are ignored by the event log).
+type demoSettings struct {
+	Seed  int64     `json:"seed"`
+	Since time.Time `json:"since"`
+}
+
+// demo is the WeCom simulator standing in for a brand's WeCom.
+type demo struct {
+	sim      *wecomsim.Sim
+	settings demoSettings
+	logger   *slog.Logger
+}
+
+// DemoDays is how much history the demo plays on first start.
+const DemoDays = 30
+
+func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*demo, error) {
+	path := filepath.Join(DataDir, "demo.json")
+	var set demoSettings
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &set); err != nil {
+			return nil, fmt.Errorf("%s: %w (delete it to start a fresh demo)", path, err)
+		}
+	} else if errors.Is(err, os.ErrNotExist) {
+		set = demoSettings{Seed: 20261124, Since: calendar.Of(time.Now(), cfg.Loc).AddDays(-DemoDays).Start(cfg.Loc)}
+		b, _ := json.MarshalIndent(set, "", "  ")
+		if err := os.MkdirAll(DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, err
+	}
+	sim := wecomsim.New(wecomsim.Options{Seed: set.Seed, Logger: logger.With("component", "wecomsim"), CallbackTimeout: 5 * time.Second})
+	cfg.CorpID, cfg.Secret = sim.CorpID(), sim.Secret()
+	cfg.CallbackToken, cfg.EncodingAESKey = sim.Token(), sim.EncodingAESKey()
+	cfg.APIBase = sim.URL
+	if cfg.AgentID == "" {
+		cfg.AgentID = "1000002"
+	}
+	if cfg.ReportWebhook == "" {
+		cfg.ReportWebhook = sim.URL + "/cgi-bin/webhook/send?key=demo"
+	}
+	logger.Info("demo mode: no WeCom credentials, using the built-in WeCom simulator", "wecom_api", sim.URL, "corp", sim.CorpID())
+	return &demo{sim: sim, settings: set, logger: logger}, nil
+}
+
+func (d *demo) Close() { d.sim.Close() }
+
+// Play verifies the callback URL like the admin console, seeds the brand,
+// plays its history as real callbacks, runs the nightly jobs over it, then
+// keeps a live trickle of events going.
+func (d *demo) Play(ctx context.Context, callbackURL string, s *stack) {
+	d.sim.SetCallbackURL(callbackURL)
+	if err := d.sim.VerifyURL(ctx, callbackURL); err != nil {
+		d.logger.Error("demo: callback URL verification failed", "err", err)
+		return
+	}
+	d.logger.Info("demo: callback URL verified like the WeCom admin console does")
+	d.sim.Seed(wecomsim.SeedConfig{Until: d.settings.Since})
+	if _, ok := s.Jobs["sync"]; ok {
+		_, _ = s.RunJob(ctx, jobs.Request{Job: "sync"})
+	}
+	now := time.Now()
+	if err := d.sim.Simulate(ctx, d.settings.Since, now, true); err != nil {
+		d.logger.Error("demo: simulate history", "err", err)
+	}
+	d.logger.Info("demo: history delivered as callbacks", "events", len(d.sim.Deliveries()), "since", d.settings.Since.Format(time.DateOnly))
+	loc := s.loc
+	yesterday := calendar.Of(now, loc).AddDays(-1)
+	for _, job := range []string{"sync", "rollup", "moments"} {
+		if _, ok := s.Jobs[job]; !ok {
+			continue
+		}
+		req := jobs.Request{Job: job, From: calendar.Of(d.settings.Since, loc).String(), To: yesterday.String()}
+		if job == "sync" {
+			req = jobs.Request{Job: job}
+		}
+		_, _ = s.RunJob(ctx, req)
+	}
+	last := now
+	tick := time.NewTicker(20 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-tick.C:
+			if err := d.sim.Simulate(ctx, last, t, true); err != nil {
+				d.logger.Warn("demo: live events", "err", err)
+			}
+			last = t
+		}
+	}
+}

@@ -1,0 +1,86 @@
+// Package app wires Siyu's domain together for the functions that serve more
+// than one route or job (api, and the local stack that runs everything). It
+// imports no cloud SDK and no store adapter: the caller opens the store.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/callback"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/events"
+	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/wecom"
+)
+
+// App is the wired domain.
+type App struct {
+	Cfg    config.Config
+	Store  store.Store
+	Events *events.Log
+	Logger *slog.Logger
+	// WeCom is nil when no WECOM_SECRET is configured; jobs that need it
+	// then report that clearly.
+	WeCom *wecom.Client
+	// Callback is nil without callback credentials.
+	Callback *callback.Handler
+	API      *api.Server
+	Jobs     map[string]jobs.Func
+}
+
+// New builds the app over an open store.
+func New(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	a := &App{Cfg: cfg, Store: st, Events: events.NewLog(st, cfg.Loc), Logger: logger, Jobs: map[string]jobs.Func{}}
+	if cfg.HasWeCom() {
+		c, err := wecom.NewCrypter(cfg.CallbackToken, cfg.EncodingAESKey, cfg.CorpID)
+		if err != nil {
+			return nil, fmt.Errorf("callback credentials: %w", err)
+		}
+		a.Callback = callback.New(c, a.Events, cfg.CallbackMaxSkew, logger)
+	}
+	if cfg.CorpID != "" && cfg.Secret != "" {
+		a.WeCom = wecom.NewClient(wecom.ClientConfig{BaseURL: cfg.APIBase, CorpID: cfg.CorpID, Secret: cfg.Secret, Store: st, Logger: logger})
+	}
+	a.API = api.New(cfg.AdminToken, cfg.Loc, logger)
+	mountDomains(ctx, a)
+	for name, fn := range a.Jobs {
+		a.API.Job(name, fn)
+	}
+	return a, nil
+}
+
+// Handler serves every route: the WeCom callback and the API/dashboard.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if a.Callback != nil {
+		mux.Handle("/wecom/callback", a.Callback)
+	}
+	mux.Handle("/", a.API)
+	return mux
+}
+
+// RunJob runs a named job, logging its result.
+func (a *App) RunJob(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+	fn, ok := a.Jobs[req.Job]
+	if !ok {
+		return nil, fmt.Errorf("no job named %q", req.Job)
+	}
+	start := time.Now()
+	res, err := fn(ctx, req)
+	attrs := []any{"job", req.Job, "took", time.Since(start).Round(time.Millisecond)}
+	if err != nil {
+		a.Logger.Error("job failed", append(attrs, "err", err)...)
+		return res, err
+	}
+	a.Logger.Info("job done", append(attrs, "result", res)...)
+	return res, nil
+}

@@ -1,0 +1,17 @@
+package app
+
+import (
+	"context"
+
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/churn"
+)
+
+// mountDomains adds each domain's routes and jobs. One block per domain.
+func mountDomains(ctx context.Context, a *App) {
+	_ = ctx
+	// Churn: the nightly rollup and the stats it stores.
+	rollup := churn.New(a.Store, a.Cfg.Loc, a.Logger)
+	a.Jobs["rollup"] = rollup.Job()
+	api.MountStats(a.API, a.Store)
+}
