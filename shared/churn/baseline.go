@@ -1,6 +1,7 @@
 package churn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,6 +104,9 @@ func readBaseline(ctx context.Context, s store.Store) (baselineMeta, bool, error
 
 func putLive(ctx context.Context, s store.Store, r liveRow) error {
 	data, _ := json.Marshal(r)
+	if cur, err := s.Get(ctx, pkLive, liveSK(r.Customer, r.Member)); err == nil && bytes.Equal(cur.Data, data) {
+		return nil // unchanged: skip the write
+	}
 	if _, err := s.Put(ctx, store.Item{PK: pkLive, SK: liveSK(r.Customer, r.Member), Data: data}, store.Always); err != nil {
 		return fmt.Errorf("store live relationship %s/%s: %w", r.Member, r.Customer, err)
 	}

@@ -180,6 +180,9 @@ func (r *Rollup) updateLive(ctx context.Context, customer string, facts []fact, 
 			}
 			continue
 		}
+		if _, err := r.Store.Get(ctx, pkLive, liveSK(customer, f.Member)); errors.Is(err, store.ErrNotFound) {
+			continue // already absent: skip the write
+		}
 		if err := r.Store.Delete(ctx, pkLive, liveSK(customer, f.Member), store.Always); err != nil {
 			return fmt.Errorf("drop live relationship %s/%s: %w", f.Member, customer, err)
 		}
