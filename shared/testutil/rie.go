@@ -43,7 +43,7 @@ func RIE(t testing.TB, bootstrap string, env ...string) *Lambda {
 	t.Helper()
 	rie := os.Getenv("SIYU_RIE")
 	if rie == "" {
-		rie = filepath.Join(ModuleRoot(t), ".tools", "bin", "aws-lambda-rie")
+		rie = filepath.Join(RepoRoot(t), ".tools", "bin", "aws-lambda-rie")
 	}
 	if _, err := os.Stat(rie); err != nil {
 		SkipOrFail(t, "aws-lambda-rie not found at %s; install with %s", rie, RIEHint)
@@ -61,7 +61,7 @@ func RIE(t testing.TB, bootstrap string, env ...string) *Lambda {
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_FUNCTION_TIMEOUT=30"}, env...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start aws-lambda-rie: %v", err)
 	}
@@ -114,29 +114,12 @@ func BuildCommand(t testing.TB, pkg, name string, tags []string, extraEnv ...str
 		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	cmd := exec.Command("go", append(args, pkg)...)
-	cmd.Dir = ModuleRoot(t)
+	cmd.Dir = RepoRoot(t)
 	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), extraEnv...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s (tags %v): %v\n%s", pkg, tags, err, b)
 	}
 	return out
-}
-
-// ModuleRoot is the directory of the go.mod above the working directory.
-func ModuleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no go.mod above %s", dir)
-		}
-	}
 }
 
 // SkipOrFail skips a test whose real dependency is missing, but fails it
@@ -151,15 +134,7 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the time of the
 // call.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func FreeAddr(t testing.TB) string { return hostPort(FreePort(t)) }
 
 // StopOnCleanup stops cmd's whole process group (cmd must have been
 // started with Setpgid) when the test ends: SIGTERM, then SIGKILL after 5 s.

@@ -1,0 +1,94 @@
+package mysql_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testutil"
+)
+
+func open(t testing.TB, dsn string) store.Store {
+	t.Helper()
+	s, err := mysql.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestMariaDB shares one server (its data directory takes seconds to
+// initialise) between the suite and the restart test, which runs last.
+func TestMariaDB(t *testing.T) {
+	srv := testutil.StartMariaDB(t)
+	t.Run("passes the conformance suite", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) store.Store { return open(t, srv.DSN) })
+	})
+	t.Run("survives a server restart", func(t *testing.T) { testRestart(t, srv) })
+}
+
+func testRestart(t *testing.T, srv *testutil.MariaDBServer) {
+	s, err := store.Open(t.Context(), "mysql:"+srv.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	want, err := s.Put(ctx, store.Item{PK: "tenant", SK: "token", Data: []byte("cached")}, store.Always)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the pool with connections that the restart will kill.
+	if _, err := s.Query(ctx, store.Query{PK: "tenant"}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a read while the server is down fails instead of hanging", func(t *testing.T) {
+		srv.Stop()
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if _, err := s.Get(ctx, "tenant", "token"); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get with the server down: err = %v, want a connection error", err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("after a restart reads and writes work again", func(t *testing.T) {
+		srv.Stop()
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "tenant", "token")
+		if err != nil || string(got.Data) != "cached" || got.Version != want.Version {
+			t.Fatalf("Get after restart = %+v, %v", got, err)
+		}
+		if _, err := s.Put(ctx, store.Item{PK: "tenant", SK: "token", Data: []byte("fresh")}, store.IfVersion(want.Version)); err != nil {
+			t.Fatalf("Put after restart: %v", err)
+		}
+		if n, err := s.Incr(ctx, "tenant", "calls", 1, time.Time{}); err != nil || n != 1 {
+			t.Fatalf("Incr after restart = %d, %v", n, err)
+		}
+	})
+}
+
+func TestOpenRejectsBadDSNs(t *testing.T) {
+	tests := []struct{ name, dsn string }{
+		{"a DSN that does not parse", "not a dsn"},
+		{"a DSN without a database", "root@tcp(127.0.0.1:1)/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" is refused", func(t *testing.T) {
+			if s, err := mysql.Open(t.Context(), tc.dsn); err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+		})
+	}
+}
