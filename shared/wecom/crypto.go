@@ -70,10 +70,14 @@ func malformed(code int, msg string, err error) *CryptoError {
 	return &CryptoError{Code: code, Kind: ErrKindMalformed, Msg: msg, err: err}
 }
 
-var (
-	errSignature = &CryptoError{Code: -40001, Kind: ErrKindSignature, Msg: "msg_signature mismatch"}
-	errReceiveID = &CryptoError{Code: -40005, Kind: ErrKindReceiveID, Msg: "receiveid mismatch"}
-)
+// Fresh values each time, so a caller annotating one cannot affect another.
+func errSignature() error {
+	return &CryptoError{Code: -40001, Kind: ErrKindSignature, Msg: "msg_signature mismatch"}
+}
+
+func errReceiveID() error {
+	return &CryptoError{Code: -40005, Kind: ErrKindReceiveID, Msg: "receiveid mismatch"}
+}
 
 // b64 is strict: non-zero trailing bits or missing padding are rejected.
 var b64 = base64.StdEncoding.Strict()
@@ -173,14 +177,14 @@ func signature[T text](token, timestamp, nonce string, encrypt T) [40]byte {
 func (c *Crypter) verify(msgSignature, timestamp, nonce string, encrypt []byte) error {
 	want := signature(c.token, timestamp, nonce, encrypt)
 	if len(msgSignature) != len(want) {
-		return errSignature
+		return errSignature()
 	}
 	var diff byte
 	for i := range want {
 		diff |= want[i] ^ msgSignature[i]
 	}
 	if diff != 0 {
-		return errSignature
+		return errSignature()
 	}
 	return nil
 }
@@ -217,7 +221,7 @@ func (c *Crypter) open(msgSignature, timestamp, nonce string, enc []byte) ([]byt
 		return nil, err
 	}
 	if string(rid) != c.receiveID {
-		return nil, errReceiveID
+		return nil, errReceiveID()
 	}
 	return msg, nil
 }

@@ -39,7 +39,7 @@ func ParseEvent(msg []byte) (Event, error) {
 	case '<':
 		ev, err = parseXMLEvent(string(msg))
 	case '{':
-		ev, err = parseJSONEvent(msg)
+		ev, err = parseJSONEvent(msg[i:])
 	default:
 		return Event{}, malformed(-40002, "event is neither XML nor JSON", nil)
 	}
@@ -488,6 +488,9 @@ func (sc *scanner[T]) next() (token[T], error) {
 			if indexFrom(data, 0, "]]>") >= 0 {
 				return token[T]{}, sc.fail("]]> outside CDATA")
 			}
+			if !checkEntities(data) {
+				return token[T]{}, sc.fail("bad entity")
+			}
 			sc.i = j
 			return token[T]{kind: tokText, data: data, depth: sc.depth}, nil
 		}
@@ -514,6 +517,9 @@ func (sc *scanner[T]) next() (token[T], error) {
 			return token[T]{}, sc.fail("declaration not allowed")
 		case hasPrefix(rest, "<?"):
 			end := indexFrom(s, sc.i+2, "?>")
+			if nameEnd(s, sc.i+2) == sc.i+2 {
+				return token[T]{}, sc.fail("processing instruction without a target")
+			}
 			if end < 0 {
 				return token[T]{}, sc.fail("unterminated processing instruction")
 			}
@@ -599,7 +605,7 @@ func (sc *scanner[T]) startTag() (token[T], error) {
 			return token[T]{}, sc.fail("bad attribute")
 		}
 		q := indexByteFrom(s, k+1, s[k])
-		if q < 0 || indexByteFrom(s[:q], k+1, '<') >= 0 {
+		if q < 0 || indexByteFrom(s[:q], k+1, '<') >= 0 || !checkEntities(s[k+1:q]) {
 			return token[T]{}, sc.fail("bad attribute")
 		}
 		j = q + 1
@@ -654,40 +660,65 @@ func (a *textAcc[T]) value() (T, error) {
 // references; anything else after '&' is an error.
 func appendUnescaped[T text](dst []byte, s T) ([]byte, error) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '&' {
-			dst = append(dst, c)
-			i++
-			continue
+		j := indexByteFrom(s, i, '&')
+		if j < 0 {
+			return append(dst, s[i:]...), nil
 		}
-		semi := indexByteFrom(s, i+1, ';')
-		if semi < 0 || semi-i > 12 {
+		dst = append(dst, s[i:j]...)
+		r, next, ok := entity(s, j)
+		if !ok {
 			return dst, malformed(-40002, "XML: bad entity", nil)
 		}
-		ent := s[i+1 : semi]
-		switch {
-		case eq(ent, "lt"):
-			dst = append(dst, '<')
-		case eq(ent, "gt"):
-			dst = append(dst, '>')
-		case eq(ent, "amp"):
-			dst = append(dst, '&')
-		case eq(ent, "apos"):
-			dst = append(dst, '\'')
-		case eq(ent, "quot"):
-			dst = append(dst, '"')
-		case len(ent) > 1 && ent[0] == '#':
-			r, ok := charRef(ent[1:])
-			if !ok {
-				return dst, malformed(-40002, "XML: bad character reference", nil)
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, malformed(-40002, "XML: unknown entity", nil)
-		}
-		i = semi + 1
+		dst = utf8.AppendRune(dst, r)
+		i = next
 	}
 	return dst, nil
+}
+
+// checkEntities validates every reference in s without decoding, so text
+// the event ignores is held to the same rules as text it keeps.
+func checkEntities[T text](s T) bool {
+	for i := 0; ; {
+		j := indexByteFrom(s, i, '&')
+		if j < 0 {
+			return true
+		}
+		_, next, ok := entity(s, j)
+		if !ok {
+			return false
+		}
+		i = next
+	}
+}
+
+// entity decodes the reference at s[i] == '&' and returns the index after
+// its ';'. The ';' is looked for in a bounded window so runs of '&' stay
+// linear.
+func entity[T text](s T, i int) (r rune, next int, ok bool) {
+	semi := indexByteFrom(s[:min(len(s), i+12)], i+1, ';')
+	if semi < 0 {
+		return 0, 0, false
+	}
+	ent := s[i+1 : semi]
+	switch {
+	case eq(ent, "lt"):
+		r = '<'
+	case eq(ent, "gt"):
+		r = '>'
+	case eq(ent, "amp"):
+		r = '&'
+	case eq(ent, "apos"):
+		r = '\''
+	case eq(ent, "quot"):
+		r = '"'
+	case len(ent) > 1 && ent[0] == '#':
+		if r, ok = charRef(ent[1:]); !ok {
+			return 0, 0, false
+		}
+	default:
+		return 0, 0, false
+	}
+	return r, semi + 1, true
 }
 
 // charRef parses the digits of &#NN; or &#xHH; and checks the result is a

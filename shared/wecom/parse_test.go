@@ -268,6 +268,17 @@ func TestParseEventValueForms(t *testing.T) {
 			t.Fatalf("%q %v", ev.MemChangeList, err)
 		}
 	})
+	t.Run("a UTF-8 BOM before XML or JSON is skipped", func(t *testing.T) {
+		for _, msg := range []string{
+			"\ufeff<xml><Event>change_external_chat</Event><ChangeType>dismiss</ChangeType></xml>",
+			"\ufeff{\"Event\":\"change_external_chat\",\"ChangeType\":\"dismiss\"}",
+		} {
+			ev, err := ParseEvent([]byte(msg))
+			if err != nil || !ev.Known || ev.ChangeType != ChangeChatDismiss {
+				t.Fatalf("%q: %+v %v", msg, ev, err)
+			}
+		}
+	})
 	t.Run("a known event never carries Raw", func(t *testing.T) {
 		ev, err := ParseEvent([]byte(head + "</xml>"))
 		if err != nil || ev.Raw != "" || !ev.Known {
@@ -299,6 +310,10 @@ func TestParseEventRejectsMalformedMessages(t *testing.T) {
 		{"invalid UTF-8", "<xml><Event>x\xff</Event></xml>"},
 		{"nesting deeper than 32", "<xml>" + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + "<Event>x</Event></xml>"},
 		{"a broken attribute", `<xml a=1><Event>x</Event></xml>`},
+		{"a bad entity in an attribute", `<xml a="&x;"><Event>x</Event></xml>`},
+		{"a bare ampersand between fields", "<xml>&<Event>x</Event></xml>"},
+		{"a bad entity in a skipped element", "<xml><Event>x</Event><Other><a>&bogus;</a></Other></xml>"},
+		{"]]> in plain text", "<xml><Event>x]]></Event></xml>"},
 		{"a JSON array", `["change_external_contact"]`},
 		{"JSON with trailing data", `{"Event":"x"} {}`},
 		{"JSON with an object as a string", `{"Event":{"a":1}}`},
@@ -323,6 +338,7 @@ func TestParseEventIsLinearOnHostileNesting(t *testing.T) {
 		"unclosed tags": strings.Repeat("<a>", 1<<18),
 		"comment opens": "<xml>" + strings.Repeat("<!--", 1<<18),
 		"cdata opens":   "<xml><a>" + strings.Repeat("<![CDATA[", 1<<16),
+		"ampersands":    "<xml><Event>" + strings.Repeat("&amp", 1<<18),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseEvent([]byte(msg)); err == nil {
