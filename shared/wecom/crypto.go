@@ -280,7 +280,9 @@ func envelopeEncrypt(body []byte) ([]byte, error) {
 }
 
 // Decrypt decrypts one Encrypt value without checking any signature and
-// returns msg and the receiveid found in the plaintext.
+// returns msg and the receiveid found in the plaintext. Its errors tell
+// padding failures apart, so never expose it to unauthenticated input:
+// Open and VerifyURL check the signature first.
 func (c *Crypter) Decrypt(encrypt string) (msg []byte, receiveID string, err error) {
 	m, rid, err := c.decrypt([]byte(encrypt))
 	if err != nil {
