@@ -1,20 +1,30 @@
 package posts_test
 
 import (
-	"os"
+	"context"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/dynamostore"
+	"github.com/siyuhq/siyu/shared/testutil"
 )
 
-// openDynalite needs the dynalite harness (shared/testutil.Dynalite with
-// shared/store/dynamostore); until it is linked here the DynamoDB runs are
-// skipped with a hint, and fail under CI.
+// openDynalite starts dynalite for the test (skipped with an install hint
+// when absent, fatal under CI) and returns a store over a fresh table.
 func openDynalite(t testing.TB) store.Store {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal("dynalite harness not wired into shared/posts tests yet (shared/testutil.Dynalite)")
+	endpoint := testutil.Dynalite(t)
+	client := dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("x", "x", ""),
+	})
+	if err := dynamostore.CreateTable(context.Background(), client, "siyu"); err != nil {
+		t.Fatal(err)
 	}
-	t.Skip("dynalite: harness shared/testutil.Dynalite not available yet; run `make tools` and wire it here")
-	return nil
+	return dynamostore.New(client, "siyu")
 }
