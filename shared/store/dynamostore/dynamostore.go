@@ -128,8 +128,10 @@ const (
 	condVersion      = "#v = :v AND (attribute_not_exists(#exp) OR #exp > :now)"
 )
 
-func num(i int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(i, 10)} }
-func str(s string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: s} }
+func num(i int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(i, 10)}
+}
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
 // expiryMillis is exp_ms: unix milliseconds, 0 for never; a time at or
 // before the epoch is kept as 1 so it cannot turn into never.
