@@ -1,0 +1,137 @@
+package api_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/churn/churntest"
+	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/wecom"
+	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
+)
+
+// postsServer serves the posts routes at 2026-11-25 07:00 Shanghai over an
+// in-memory store and the WeCom simulator.
+func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration)) {
+	t.Helper()
+	loc, err := calendar.Zone("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 7, 0, 0, 0, loc)
+	clock := func() time.Time { return now }
+	sim := wecomsim.New(wecomsim.Options{Now: clock})
+	t.Cleanup(sim.Close)
+	sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice"})
+	st := churntest.NewMemStore()
+	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock})
+	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler))
+	svc.Now = clock
+	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s.Now = clock
+	api.MountPosts(s, svc)
+	return s, sim, func(d time.Duration) { now = now.Add(d) }
+}
+
+func call(s http.Handler, method, path, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("answer %q: %v", rec.Body.String(), err)
+	}
+	return m
+}
+
+const morningMoment = `{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"早安","visible_range":{"members":["alice"]}}`
+
+func TestPostsAPI(t *testing.T) {
+	s, sim, advance := postsServer(t)
+
+	var id string
+	t.Run("scheduling a Moment answers 201 with its id and status", func(t *testing.T) {
+		rec := call(s, http.MethodPost, "/api/posts", morningMoment)
+		m := decode(t, rec)
+		if rec.Code != http.StatusCreated || m["status"] != "scheduled" || m["id"] == "" {
+			t.Fatalf("POST = %d %v", rec.Code, m)
+		}
+		id = m["id"].(string)
+	})
+	t.Run("bad posts answer 400 naming the field", func(t *testing.T) {
+		for body, field := range map[string]string{
+			`{"kind":"reel","send_at":"2026-11-25T08:00:00+08:00","text":"x"}`: "kind",
+			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00"}`:           "text",
+			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","attachments":[{"type":"image","url":"file:///etc/passwd"}]}`: "attachments[0].url",
+		} {
+			rec := call(s, http.MethodPost, "/api/posts", body)
+			msg, _ := decode(t, rec)["error"].(map[string]any)["message"].(string)
+			if rec.Code != http.StatusBadRequest || !strings.HasPrefix(msg, field+":") {
+				t.Errorf("POST %s = %d %q, want 400 on %s", body, rec.Code, msg, field)
+			}
+		}
+	})
+	t.Run("a fourth Moment the same day answers 409 naming the colliding posts", func(t *testing.T) {
+		call(s, http.MethodPost, "/api/posts", morningMoment)
+		call(s, http.MethodPost, "/api/posts", morningMoment)
+		rec := call(s, http.MethodPost, "/api/posts", morningMoment)
+		e, _ := decode(t, rec)["error"].(map[string]any)
+		if rec.Code != http.StatusConflict || e["code"] != "cap_reached" || len(e["colliding"].([]any)) != 3 {
+			t.Fatalf("POST = %d %v", rec.Code, e)
+		}
+	})
+	t.Run("if_full next_free_slot moves it to the next day", func(t *testing.T) {
+		body := strings.Replace(morningMoment, `"kind"`, `"if_full":"next_free_slot","kind"`, 1)
+		rec := call(s, http.MethodPost, "/api/posts", body)
+		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != "2026-11-26T00:00:00Z" {
+			t.Fatalf("POST = %d %v", rec.Code, m)
+		}
+	})
+	t.Run("the listing shows the day's cap usage", func(t *testing.T) {
+		rec := call(s, http.MethodGet, "/api/posts?from=2026-11-25&to=2026-11-26&status=scheduled", "")
+		m := decode(t, rec)
+		day, _ := m["cap"].(map[string]any)["2026-11-25"].(map[string]any)
+		if rec.Code != http.StatusOK || len(m["posts"].([]any)) != 4 || day["moments"] != 3.0 || day["limit"] != 3.0 {
+			t.Fatalf("GET = %d %v", rec.Code, m)
+		}
+	})
+	t.Run("POST /api/jobs/poster runs a tick and the post reports its moment", func(t *testing.T) {
+		advance(time.Hour)
+		for range 2 {
+			if rec := call(s, http.MethodPost, "/api/jobs/poster", ""); rec.Code != http.StatusOK {
+				t.Fatalf("job = %d %s", rec.Code, rec.Body)
+			}
+		}
+		m := decode(t, call(s, http.MethodGet, "/api/posts/"+id, ""))
+		if m["status"] != "sent" || m["moment_id"] == nil || m["jobid"] == nil {
+			t.Fatalf("GET post = %v", m)
+		}
+	})
+	t.Run("DELETE after sending cancels the Moment in WeCom", func(t *testing.T) {
+		rec := call(s, http.MethodDelete, "/api/posts/"+id, "")
+		if m := decode(t, rec); rec.Code != http.StatusOK || m["status"] != "canceled" || !sim.Moments()[0].Canceled {
+			t.Fatalf("DELETE = %d %v", rec.Code, m)
+		}
+	})
+	t.Run("an unknown post answers 404", func(t *testing.T) {
+		if rec := call(s, http.MethodGet, "/api/posts/nope", ""); rec.Code != http.StatusNotFound {
+			t.Fatalf("GET = %d", rec.Code)
+		}
+	})
+}
