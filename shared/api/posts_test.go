@@ -76,8 +76,8 @@ func TestPostsAPI(t *testing.T) {
 	})
 	t.Run("bad posts answer 400 naming the field", func(t *testing.T) {
 		for body, field := range map[string]string{
-			`{"kind":"reel","send_at":"2026-11-25T08:00:00+08:00","text":"x"}`: "kind",
-			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00"}`:           "text",
+			`{"kind":"reel","send_at":"2026-11-25T08:00:00+08:00","text":"x"}`:                                                    "kind",
+			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00"}`:                                                             "text",
 			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","attachments":[{"type":"image","url":"file:///etc/passwd"}]}`: "attachments[0].url",
 		} {
 			rec := call(s, http.MethodPost, "/api/posts", body)
