@@ -1,0 +1,126 @@
+package metered_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/metered"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+)
+
+func open(t *testing.T) *metered.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metered.Wrap(s)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func TestMeteredStorePassesTheSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func TestCounts(t *testing.T) {
+	small := []byte(`{"a":1}`)
+	big := bytes.Repeat([]byte("x"), 5000) // 5 write units, 2 read units
+	tests := []struct {
+		name     string
+		eventual bool
+		do       func(ctx context.Context, s store.Store) error
+		want     metered.Counts
+	}{
+		{
+			name: "a small put costs one write unit",
+			do: func(ctx context.Context, s store.Store) error {
+				_, err := s.Put(ctx, store.Item{PK: "p", SK: "s", Data: small}, store.Always)
+				return err
+			},
+			want: metered.Counts{Writes: 1, WriteUnits: 1},
+		},
+		{
+			name: "a 5000-byte put costs five write units and its read two",
+			do: func(ctx context.Context, s store.Store) error {
+				if _, err := s.Put(ctx, store.Item{PK: "p", SK: "s", Data: big}, store.Always); err != nil {
+					return err
+				}
+				_, err := s.Get(ctx, "p", "s")
+				return err
+			},
+			want: metered.Counts{Writes: 1, WriteUnits: 5, Reads: 1, ItemsRead: 1, ReadUnits: 2},
+		},
+		{
+			name:     "an eventually consistent read costs half",
+			eventual: true,
+			do: func(ctx context.Context, s store.Store) error {
+				if _, err := s.Put(ctx, store.Item{PK: "p", SK: "s", Data: big}, store.Always); err != nil {
+					return err
+				}
+				_, err := s.Get(ctx, "p", "s")
+				return err
+			},
+			want: metered.Counts{Writes: 1, WriteUnits: 5, Reads: 1, ItemsRead: 1, ReadUnits: 1},
+		},
+		{
+			name: "a missing item still costs a read unit",
+			do: func(ctx context.Context, s store.Store) error {
+				_, err := s.Get(ctx, "p", "missing")
+				if err == store.ErrNotFound {
+					return nil
+				}
+				return err
+			},
+			want: metered.Counts{Reads: 1, ReadUnits: 1},
+		},
+		{
+			name: "a failed conditional put is billed like a write",
+			do: func(ctx context.Context, s store.Store) error {
+				s.Put(ctx, store.Item{PK: "p", SK: "s"}, store.Always)
+				_, err := s.Put(ctx, store.Item{PK: "p", SK: "s"}, store.IfAbsent)
+				if err == store.ErrConditionFailed {
+					return nil
+				}
+				return fmt.Errorf("want ErrConditionFailed, got %v", err)
+			},
+			want: metered.Counts{Writes: 2, WriteUnits: 2},
+		},
+		{
+			name: "a query page is billed by its total size, not per item",
+			do: func(ctx context.Context, s store.Store) error {
+				for i := range 100 {
+					if _, err := s.Incr(ctx, "p", fmt.Sprintf("day#%03d", i), 1, time.Time{}); err != nil {
+						return err
+					}
+				}
+				_, err := s.Query(ctx, store.Query{PK: "p", Limit: 100})
+				return err
+			},
+			// 100 items of about 20 bytes fit in one 4 KiB unit.
+			want: metered.Counts{Writes: 100, WriteUnits: 100, Reads: 1, ItemsRead: 100, ReadUnits: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := open(t)
+			m.Eventual = tc.eventual
+			if err := tc.do(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Counts(); got != tc.want {
+				t.Fatalf("counts = %+v, want %+v", got, tc.want)
+			}
+			m.Reset()
+			if got := m.Counts(); got != (metered.Counts{}) {
+				t.Fatalf("after Reset: %+v", got)
+			}
+		})
+	}
+}
