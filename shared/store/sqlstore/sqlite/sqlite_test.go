@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
@@ -87,5 +88,42 @@ func BenchmarkQueryPage(b *testing.B) {
 		if err != nil || len(page.Items) != 100 {
 			b.Fatalf("Query = %d items, %v", len(page.Items), err)
 		}
+	}
+}
+
+// Two stores on one file stand for two processes (the local stack and a
+// job run by hand): they contend for SQLite's write lock, not for a Go pool.
+func TestTwoHandlesOnOneFileLoseNoIncrement(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "siyu.db")
+	var stores []store.Store
+	for range 2 {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	const each = 100
+	errc := make(chan error, len(stores))
+	for _, s := range stores {
+		go func() {
+			for range each {
+				if _, err := s.Incr(t.Context(), "p", "hits", 1, time.Time{}); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range stores {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	it, err := stores[0].Get(t.Context(), "p", "hits")
+	if err != nil || it.N != 2*each {
+		t.Fatalf("Get = %+v, %v; want n=%d", it, err, 2*each)
 	}
 }

@@ -1,0 +1,80 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/store"
+)
+
+func TestOpen(t *testing.T) {
+	store.Register("storetest-fake", func(ctx context.Context, arg string) (store.Store, error) {
+		if arg != "x" {
+			t.Errorf("opener got %q, want the part after the colon", arg)
+		}
+		return nil, nil
+	})
+	tests := []struct {
+		name    string
+		spec    string
+		wantErr string
+	}{
+		{"a registered scheme opens with its argument", "storetest-fake:x", ""},
+		{"a spec without a colon is refused", "sqlite", "must look like scheme:argument"},
+		{"a spec without an argument is refused", "sqlite:", "must look like scheme:argument"},
+		{"an unlinked scheme names the linked ones", "nosuch:arg", "storetest-fake"},
+		{"a DSN password never shows in the error", "mysql-nope:user:secret@tcp(h:3306)/db:", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := store.Open(t.Context(), tc.spec)
+			switch {
+			case tc.wantErr == "" && strings.HasPrefix(tc.spec, "storetest-fake"):
+				if err != nil {
+					t.Fatal(err)
+				}
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestQueryPageSize(t *testing.T) {
+	tests := []struct {
+		limit, want int
+	}{{0, store.DefaultLimit}, {1, 1}, {store.MaxLimit, store.MaxLimit}, {store.MaxLimit + 1, store.MaxLimit}}
+	for _, tc := range tests {
+		if got := (store.Query{Limit: tc.limit}).PageSize(); got != tc.want {
+			t.Errorf("PageSize(limit %d) = %d, want %d", tc.limit, got, tc.want)
+		}
+	}
+}
+
+func TestItemLive(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		exp  time.Time
+		want bool
+	}{
+		{"an item without expiry is live", time.Time{}, true},
+		{"an item expiring later is live", now.Add(time.Millisecond), true},
+		{"an item expiring now is gone", now, false},
+		{"an item that expired is gone", now.Add(-time.Hour), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (store.Item{ExpiresAt: tc.exp}).Live(now); got != tc.want {
+				t.Fatalf("Live = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
