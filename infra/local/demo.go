@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -28,6 +29,30 @@ type demo struct {
 	sim      *wecomsim.Sim
 	settings demoSettings
 	logger   *slog.Logger
+	clock    *clock
+}
+
+// clock is the demo's shared clock: the simulator and the app read it, so
+// the baseline sync can run "at" the start of the replayed month.
+type clock struct {
+	mu  sync.Mutex
+	set time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.set.IsZero() {
+		return time.Now()
+	}
+	return c.set
+}
+
+// Travel pins the clock at t; a zero t returns to real time.
+func (c *clock) Travel(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.set = t
 }
 
 // DemoDays is how much history the demo plays on first start.
@@ -52,7 +77,8 @@ func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 	} else {
 		return nil, err
 	}
-	sim := wecomsim.New(wecomsim.Options{Seed: set.Seed, Logger: logger.With("component", "wecomsim"), CallbackTimeout: 5 * time.Second})
+	clk := &clock{}
+	sim := wecomsim.New(wecomsim.Options{Seed: set.Seed, Now: clk.Now, Logger: logger.With("component", "wecomsim"), CallbackTimeout: 5 * time.Second})
 	cfg.CorpID, cfg.Secret = sim.CorpID(), sim.Secret()
 	cfg.CallbackToken, cfg.EncodingAESKey = sim.Token(), sim.EncodingAESKey()
 	cfg.APIBase = sim.URL
@@ -63,7 +89,7 @@ func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 		cfg.ReportWebhook = sim.URL + "/cgi-bin/webhook/send?key=demo"
 	}
 	logger.Info("demo mode: no WeCom credentials, using the built-in WeCom simulator", "wecom_api", sim.URL, "corp", sim.CorpID())
-	return &demo{sim: sim, settings: set, logger: logger}, nil
+	return &demo{sim: sim, settings: set, logger: logger, clock: clk}, nil
 }
 
 func (d *demo) Close() { d.sim.Close() }
@@ -78,10 +104,13 @@ func (d *demo) Play(ctx context.Context, callbackURL string, s *stack) {
 		return
 	}
 	d.logger.Info("demo: callback URL verified like the WeCom admin console does")
+	// The brand as it was when Siyu was switched on, a month ago: the first
+	// sync imports it as the baseline, at that time.
+	s.App.Now = d.clock.Now
 	d.sim.Seed(wecomsim.SeedConfig{Until: d.settings.Since})
-	if _, ok := s.Jobs["sync"]; ok {
-		_, _ = s.RunJob(ctx, jobs.Request{Job: "sync"})
-	}
+	d.clock.Travel(d.settings.Since)
+	_, _ = s.RunJob(ctx, jobs.Request{Job: "sync"})
+	d.clock.Travel(time.Time{})
 	now := time.Now()
 	if err := d.sim.Simulate(ctx, d.settings.Since, now, true); err != nil {
 		d.logger.Error("demo: simulate history", "err", err)
@@ -89,7 +118,7 @@ func (d *demo) Play(ctx context.Context, callbackURL string, s *stack) {
 	d.logger.Info("demo: history delivered as callbacks", "events", len(d.sim.Deliveries()), "since", d.settings.Since.Format(time.DateOnly))
 	loc := s.loc
 	yesterday := calendar.Of(now, loc).AddDays(-1)
-	for _, job := range []string{"sync", "rollup", "moments"} {
+	for _, job := range []string{"sync", "rollup", "moments", "report"} {
 		if _, ok := s.Jobs[job]; !ok {
 			continue
 		}

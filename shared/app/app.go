@@ -15,6 +15,7 @@ import (
 	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
@@ -32,14 +33,21 @@ type App struct {
 	Callback *callback.Handler
 	API      *api.Server
 	Jobs     map[string]jobs.Func
+	Posts    *posts.Service
+
+	// Now is the clock every component reads; the demo moves it to replay a
+	// brand's history. Defaults to time.Now.
+	Now func() time.Time
 }
+
+func (a *App) now() time.Time { return a.Now() }
 
 // New builds the app over an open store.
 func New(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	a := &App{Cfg: cfg, Store: st, Events: events.NewLog(st, cfg.Loc), Logger: logger, Jobs: map[string]jobs.Func{}}
+	a := &App{Cfg: cfg, Store: st, Events: events.NewLog(st, cfg.Loc), Logger: logger, Jobs: map[string]jobs.Func{}, Now: time.Now}
 	if cfg.HasWeCom() {
 		c, err := wecom.NewCrypter(cfg.CallbackToken, cfg.EncodingAESKey, cfg.CorpID)
 		if err != nil {
