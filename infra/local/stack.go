@@ -55,9 +55,7 @@ func dailyAt(loc *time.Location, hh, mm int) func(time.Time) time.Time {
 func (s *stack) RunTimers(ctx context.Context) {
 	timers := []timer{
 		{"poster", everyMinute},
-		{"sync", dailyAt(s.loc, 0, 1)},
-		{"rollup", dailyAt(s.loc, 0, 5)},
-		{"moments", dailyAt(s.loc, 0, 20)},
+		{"nightly", dailyAt(s.loc, 0, 5)}, // sync → rollup → moments → report
 	}
 	for _, t := range timers {
 		if _, ok := s.Jobs[t.job]; !ok {

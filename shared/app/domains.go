@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/churn"
@@ -10,6 +11,8 @@ import (
 	"github.com/siyuhq/siyu/shared/dashboard"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/report"
+	"github.com/siyuhq/siyu/shared/wecom"
 )
 
 // errNoWeCom is what a job that calls WeCom reports without credentials.
@@ -36,6 +39,18 @@ func mountDomains(ctx context.Context, a *App) {
 		a.Jobs["sync"] = func(context.Context, jobs.Request) (jobs.Result, error) { return nil, errNoWeCom }
 	}
 
+	// The daily report to the group robot; the webhook needs no token.
+	robot := a.WeCom
+	if robot == nil {
+		robot = wecom.NewClient(wecom.ClientConfig{BaseURL: a.Cfg.APIBase})
+	}
+	rep := report.New(a.Store, robot, a.Cfg.ReportWebhook, a.Cfg.Loc, a.Logger)
+	rep.Now = now
+	if a.Cfg.ReportLang != "" {
+		rep.Lang = a.Cfg.ReportLang
+	}
+	a.Jobs["report"] = rep.Job()
+
 	// Scheduled Moments and group messages. Scheduling works without WeCom
 	// credentials; the poster needs them to send.
 	var wc posts.WeCom
@@ -48,6 +63,34 @@ func mountDomains(ctx context.Context, a *App) {
 	api.MountPosts(a.API, svc)
 	a.Jobs["poster"] = svc.Job
 
+	// The nightly timer: sync (reconcile first, so recovered callbacks are
+	// counted tonight), rollup, then the report. A failed step does not stop
+	// the next; the errors are returned together so the timer retries.
+	a.Jobs["nightly"] = a.chain("sync", "rollup", "moments", "report")
+
 	// The dashboard page; it reads the API above with the operator's token.
 	a.API.Public("GET /{$}", dashboard.Handler)
+}
+
+// chain runs the named jobs in order with an empty request (each job's
+// nightly default), skipping names not registered, and joins their errors.
+func (a *App) chain(names ...string) jobs.Func {
+	return func(ctx context.Context, _ jobs.Request) (jobs.Result, error) {
+		out := jobs.Result{}
+		var errs []error
+		for _, name := range names {
+			fn, ok := a.Jobs[name]
+			if !ok {
+				continue
+			}
+			res, err := fn(ctx, jobs.Request{Job: name})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				out[name] = map[string]any{"error": err.Error()}
+				continue
+			}
+			out[name] = res
+		}
+		return out, errors.Join(errs...)
+	}
 }

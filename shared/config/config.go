@@ -28,8 +28,10 @@ type Config struct {
 	TZ            string
 	Loc           *time.Location
 	ReportWebhook string
-	PublicURL     string
-	Addr          string
+	// ReportLang is the daily report's language: zh-CN (default) or en.
+	ReportLang string
+	PublicURL  string
+	Addr       string
 
 	// CallbackMaxSkew bounds how far a callback's timestamp may be from now.
 	CallbackMaxSkew time.Duration
@@ -71,6 +73,11 @@ func Load(get Getenv) (Config, error) {
 	c.Loc = loc
 	if c.TZ == "" {
 		c.TZ = calendar.DefaultZone
+	}
+	switch c.ReportLang {
+	case "", "zh-CN", "en":
+	default:
+		return c, fmt.Errorf("SIYU_REPORT_LANG %q: want zh-CN or en", c.ReportLang)
 	}
 	if v := strings.TrimSpace(get("SIYU_CALLBACK_MAX_SKEW")); v != "" {
 		d, err := time.ParseDuration(v)
