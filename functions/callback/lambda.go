@@ -1,0 +1,29 @@
+//go:build !scf
+
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/siyuhq/siyu/shared/lambdaedge"
+	_ "github.com/siyuhq/siyu/shared/store/dynamostore"
+)
+
+// main serves the callback behind a Lambda Function URL (BUFFERED). Build:
+// CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc,timetzdata
+// -trimpath -ldflags="-s -w" -o bootstrap ./functions/callback
+func main() {
+	ctx := context.Background()
+	logger := newLogger()
+	cfg, err := lambdaedge.LoadConfig(ctx)
+	if err != nil {
+		fatal(logger, "configuration", err)
+	}
+	h, _, err := newHandler(ctx, cfg, logger)
+	if err != nil {
+		fatal(logger, "start", err)
+	}
+	lambda.Start(lambdaedge.HTTP(h))
+}
