@@ -92,3 +92,29 @@ func (a *App) RunJob(ctx context.Context, req jobs.Request) (jobs.Result, error)
 	a.Logger.Info("job done", append(attrs, "result", res)...)
 	return res, nil
 }
+
+// Open opens the store named by SIYU_STORE and builds the app: what every
+// function main does once per cold start.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Require("SIYU_STORE"); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return New(ctx, cfg, st, logger)
+}
+
+// Dispatch returns a jobs.Func that runs the job a trigger names, limited
+// to allowed names (a timer wired to the wrong function fails loudly).
+func (a *App) Dispatch(allowed ...string) jobs.Func {
+	return func(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+		for _, name := range allowed {
+			if name == req.Job {
+				return a.RunJob(ctx, req)
+			}
+		}
+		return nil, fmt.Errorf("this function runs %v, not job %q", allowed, req.Job)
+	}
+}
