@@ -6,23 +6,22 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 
 	scfevents "github.com/tencentyun/scf-go-lib/events"
 
 	"github.com/siyuhq/siyu/shared/scfedge"
 	"github.com/siyuhq/siyu/shared/store"
-	_ "github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	_ "github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 	"github.com/siyuhq/siyu/shared/testutil"
 )
 
 // TestSCFEndToEnd runs the SCF build of the callback as SCF runs it —
 // scf-go-lib's rpc server on the port the platform names, invoked with API
 // gateway events — inside a network namespace of its own, because
-// scf-go-lib listens on every interface. The binary carries the test-only
-// scftest tag, which links the SQLite adapter so that no database server is
-// needed inside the namespace (see scftest.go).
+// scf-go-lib listens on every interface. It is the release SCF build (tags
+// scf,timetzdata) storing into MariaDB, the stand-in for TDSQL-C, which
+// runs inside the same namespace.
 func TestSCFEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: builds the SCF binary and runs it under scf-go-lib's protocol")
@@ -30,13 +29,13 @@ func TestSCFEndToEnd(t *testing.T) {
 	const binEnv = "SIYU_E2E_SCF_BIN"
 	bin := os.Getenv(binEnv)
 	if bin == "" {
-		bin = testutil.BuildCommand(t, "./functions/callback", "main", []string{"scf", "scftest", "timetzdata"})
+		bin = testutil.BuildCommand(t, "./functions/callback", "main", []string{"scf", "timetzdata"})
 	}
 	if !testutil.InIsolatedNet(t, binEnv+"="+bin) {
 		return
 	}
 
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "siyu.db")
+	dsn := "mysql:" + testutil.MariaDB(t)
 	fn := testutil.SCF(t, bin, append(wecomEnv(), "SIYU_STORE="+dsn)...)
 	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
