@@ -88,6 +88,9 @@ func New(st store.Store, wc WeCom, loc *time.Location, logger *slog.Logger) *Ser
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if c, ok := wc.(*wecom.Client); ok && c == nil {
+		wc = nil // a nil *Client (no secret configured) means no WeCom
+	}
 	return &Service{
 		Store: st, WeCom: wc, Loc: loc, Now: time.Now, Logger: logger,
 		HTTP:             &http.Client{Timeout: 30 * time.Second},
