@@ -15,6 +15,8 @@ import (
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -148,6 +150,33 @@ func (d *demo) Play(ctx context.Context, callbackURL string, s *stack) {
 // schedulePosts queues a morning and an evening Moment and a group message
 // the first time the demo runs, so the poster has something to send.
 func (d *demo) schedulePosts(ctx context.Context, s *stack) {
-	_ = ctx
-	_ = s
+	if s.Posts == nil {
+		return
+	}
+	if _, err := s.Store.Get(ctx, "demo", "posts"); err == nil {
+		return
+	}
+	loc := s.loc
+	now := time.Now().In(loc)
+	tomorrow := calendar.Of(now, loc).AddDays(1).Start(loc)
+	members := d.sim.Members()
+	sender := ""
+	if len(members) > 0 {
+		sender = members[0].UserID
+	}
+	drafts := []posts.Draft{
+		{Kind: posts.Moment, SendAt: now.Add(time.Minute).Format(time.RFC3339), Text: "【新品上市】冬季限定礼盒今日开售，老客专享 9 折，点击了解详情。"},
+		{Kind: posts.GroupMessage, SendAt: now.Add(2 * time.Minute).Format(time.RFC3339), Text: "您好，本周六门店会员日，到店可领取小礼品一份。", ChatType: "single", Sender: sender},
+		{Kind: posts.Moment, SendAt: tomorrow.Add(8 * time.Hour).Format(time.RFC3339), Text: "早安！今日份的好物推荐，限时直播间见。", IfFull: posts.IfFullNextFreeSlot},
+		{Kind: posts.Moment, SendAt: tomorrow.Add(21 * time.Hour).Format(time.RFC3339), Text: "晚安，明天见～ 本周热卖榜单已更新。", IfFull: posts.IfFullNextFreeSlot},
+	}
+	for _, dr := range drafts {
+		p, err := s.Posts.Create(ctx, dr)
+		if err != nil {
+			d.logger.Warn("demo: schedule post", "err", err)
+			continue
+		}
+		d.logger.Info("demo: post scheduled", "id", p.ID, "kind", p.Kind, "send_at", p.SendAt.In(loc).Format(time.DateTime))
+	}
+	_, _ = s.Store.Put(ctx, store.Item{PK: "demo", SK: "posts", Data: []byte(`{}`)}, store.Always)
 }
