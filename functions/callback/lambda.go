@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/siyuhq/siyu/shared/lambdaedge"
-	_ "github.com/siyuhq/siyu/shared/store/dynamostore"
 )
 
 // main serves the callback behind a Lambda Function URL (BUFFERED). Build:
@@ -21,7 +20,7 @@ func main() {
 	if err != nil {
 		fatal(logger, "configuration", err)
 	}
-	h, _, err := newHandler(ctx, cfg, logger)
+	h, _, err := newHandler(ctx, cfg, lambdaedge.OpenStore, logger)
 	if err != nil {
 		fatal(logger, "start", err)
 	}

@@ -27,9 +27,13 @@ import (
 // Path is where the callback is served, the same in every runtime.
 const Path = "/wecom/callback"
 
+// openStore opens the store SIYU_STORE names; each runtime passes its own
+// (store.Open, or one tuned for its cold start).
+type openStore func(ctx context.Context, dsn string) (store.Store, error)
+
 // newHandler builds the crypter and opens the store named by SIYU_STORE.
 // It runs once per cold start, never per invocation.
-func newHandler(ctx context.Context, cfg config.Config, logger *slog.Logger) (http.Handler, store.Store, error) {
+func newHandler(ctx context.Context, cfg config.Config, open openStore, logger *slog.Logger) (http.Handler, store.Store, error) {
 	if err := cfg.Require("WECOM_CORP_ID", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY", "SIYU_STORE"); err != nil {
 		return nil, nil, err
 	}
@@ -37,7 +41,7 @@ func newHandler(ctx context.Context, cfg config.Config, logger *slog.Logger) (ht
 	if err != nil {
 		return nil, nil, fmt.Errorf("callback crypter: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.Store)
+	st, err := open(ctx, cfg.Store)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/scfedge"
+	"github.com/siyuhq/siyu/shared/store"
 	_ "github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 )
 
@@ -22,7 +23,7 @@ func main() {
 	if err != nil {
 		fatal(logger, "configuration", err)
 	}
-	h, _, err := newHandler(ctx, cfg, logger)
+	h, _, err := newHandler(ctx, cfg, store.Open, logger)
 	if err != nil {
 		fatal(logger, "start", err)
 	}

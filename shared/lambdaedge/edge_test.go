@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/lambdaedge"
+	"github.com/siyuhq/siyu/shared/store/dynamostore"
 )
 
 func loadEvent(t *testing.T, name string) events.LambdaFunctionURLRequest {
@@ -267,5 +269,28 @@ func TestJobReportsTheJobsFailure(t *testing.T) {
 	_, err := lambdaedge.Job(fn)(context.Background(), json.RawMessage(`{"job":"rollup"}`))
 	if !errors.Is(err, boom) {
 		t.Errorf("err = %v, want it to wrap %v", err, boom)
+	}
+}
+
+func TestOpenStoreLeavesOtherSchemesToStoreOpen(t *testing.T) {
+	_, err := lambdaedge.OpenStore(context.Background(), "nosuch:thing")
+	if err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("err = %v, want store.Open's unknown-scheme error", err)
+	}
+}
+
+func TestOpenStoreBuildsTheClientFromLambdasEnvironment(t *testing.T) {
+	t.Setenv("AWS_REGION", "ap-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	st, err := lambdaedge.OpenStore(context.Background(), "dynamodb:siyu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.(*dynamostore.Store); !ok {
+		t.Errorf("store is %T, want *dynamostore.Store", st)
+	}
+	if _, err := lambdaedge.OpenStore(context.Background(), "dynamodb:"); err == nil {
+		t.Error("a dsn without a table opened")
 	}
 }
