@@ -147,10 +147,13 @@ func ValidVisitor(v string) bool {
 }
 
 // RecordClick stores one click on l by visitor vid at t: exactly one
-// store write. Uniqueness is counted when stats are read.
+// store write. Uniqueness is counted when stats are read. The key ends in
+// a random part so two clicks in the same clock tick stay two.
 func (s *Service) RecordClick(ctx context.Context, l Link, vid string, t time.Time) error {
 	day := calendar.Of(t, s.Loc).String()
-	sk := fmt.Sprintf("%019d#%s", t.UnixNano(), vid)
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	sk := fmt.Sprintf("%019d#%s#%x", t.UnixNano(), vid, r)
 	_, err := s.Store.Put(ctx, store.Item{PK: clickPK(l.PostID, day), SK: sk, Data: []byte(l.Token)}, store.IfAbsent)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil // the same visitor in the same nanosecond: one click
@@ -183,7 +186,8 @@ func (s *Service) Clicks(ctx context.Context, postID string) (clicks, unique int
 			}
 			for _, it := range page.Items {
 				clicks++
-				if _, vid, ok := strings.Cut(it.SK, "#"); ok {
+				if _, rest, ok := strings.Cut(it.SK, "#"); ok {
+					vid, _, _ := strings.Cut(rest, "#")
 					seen[vid] = true
 				}
 			}

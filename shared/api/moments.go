@@ -1,0 +1,197 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/httpx"
+	"github.com/siyuhq/siyu/shared/moments"
+)
+
+// DefaultMomentsDays is GET /api/stats/moments' range without from/to.
+const DefaultMomentsDays = 7
+
+// visitorMaxAge keeps the click cookie a year.
+const visitorMaxAge = 365 * 24 * 3600
+
+// MountMoments adds the Moments conversion routes and the "moments" job:
+//
+//	GET  /r/{token}               tracked link: records the click, 302 to the stored URL (public)
+//	GET  /api/posts/{id}/stats    a post's funnel
+//	GET  /api/stats/moments       ?from&to: by day sent, by member, by post (CSV with Accept: text/csv)
+//	POST /api/moments/track       {"moment_id"[, "userid"]}: follow a member's own Moment
+//	POST /api/conversions         {"token"|"post_id", "value", "order_id"}: idempotent on order_id
+//	POST /api/jobs/moments        run the engagement sync now
+func MountMoments(s *Server, svc *moments.Service) {
+	h := momentsHandler{s: s, svc: svc}
+	s.Public("GET /r/{token}", h.redirect)
+	s.Handle("GET /api/posts/{id}/stats", h.postStats)
+	s.Handle("GET /api/stats/moments", h.rangeStats)
+	s.Handle("POST /api/moments/track", h.track)
+	s.Handle("POST /api/conversions", h.conversion)
+	s.Job("moments", svc.Job)
+}
+
+type momentsHandler struct {
+	s   *Server
+	svc *moments.Service
+}
+
+const notFoundPage = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>链接不存在 · Link not found</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em;color:#333">
+<h1>链接不存在或已失效</h1>
+<p>您打开的链接无效，请返回朋友圈或联系发送给您的顾问。</p>
+<hr>
+<h2 lang="en">Link not found</h2>
+<p lang="en">This link does not exist or has expired. Please go back or ask the person who shared it.</p>
+</body></html>
+`
+
+// redirect answers a tracked link: the target is only ever the URL stored
+// with the token (no query parameter is read), and the click costs one
+// store write.
+func (h momentsHandler) redirect(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	l, err := h.svc.Resolve(r.Context(), r.PathValue("token"))
+	if err != nil {
+		if !errors.Is(err, moments.ErrNotFound) {
+			h.s.Logger.Error("tracked link", "err", err.Error())
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(notFoundPage))
+		return
+	}
+	vid := ""
+	if c, err := r.Cookie(moments.VisitorCookie); err == nil && moments.ValidVisitor(c.Value) {
+		vid = c.Value
+	} else {
+		vid = moments.NewVisitor()
+		http.SetCookie(w, &http.Cookie{Name: moments.VisitorCookie, Value: vid, Path: "/r/", MaxAge: visitorMaxAge,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.svc.PublicURL, "https://")})
+	}
+	if err := h.svc.RecordClick(r.Context(), l, vid, h.s.Now()); err != nil {
+		// The visitor still gets where they were going; the click is lost.
+		h.s.Logger.Error("tracked link: click not recorded", "post", l.PostID, "err", err.Error())
+	}
+	http.Redirect(w, r, l.URL, http.StatusFound)
+}
+
+func (h momentsHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, moments.ErrNotFound) {
+		httpx.Error(w, http.StatusNotFound, "not_found", "no post "+r.PathValue("id"))
+		return
+	}
+	WriteError(w, r, h.s.Logger, err)
+}
+
+func (h momentsHandler) postStats(w http.ResponseWriter, r *http.Request) {
+	f, err := h.svc.PostStats(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, f)
+}
+
+func (h momentsHandler) rangeStats(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to := calendar.Of(h.s.Now(), h.s.Loc)
+	from := to.AddDays(-(DefaultMomentsDays - 1))
+	for _, f := range []struct {
+		name string
+		day  *calendar.Day
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(f.name); v != "" {
+			d, err := calendar.Parse(v)
+			if err != nil {
+				httpx.Error(w, http.StatusBadRequest, "bad_request", f.name+": "+err.Error())
+				return
+			}
+			*f.day = d
+		}
+	}
+	if to.Before(from) || from.DaysUntil(to) >= moments.MaxRangeDays {
+		httpx.Error(w, http.StatusBadRequest, "bad_request", "from..to must be an ordered range of at most "+strconv.Itoa(moments.MaxRangeDays)+" days")
+		return
+	}
+	rg, err := h.svc.RangeStats(r.Context(), from, to)
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	if !wantsCSV(r) {
+		httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "from": rg.From, "to": rg.To,
+			"days": rg.Days, "members": rg.Members, "posts": rg.Posts})
+		return
+	}
+	rows := [][]string{{"section", "key", "members_targeted", "members_published", "customers_reached", "customers_engaged",
+		"clicks", "unique_clickers", "conversions", "conversion_value", "publish_rate", "engagement_rate", "click_rate", "conversion_rate"}}
+	line := func(section, key string, f moments.Funnel) []string {
+		return []string{section, key, strconv.Itoa(f.MembersTargeted), strconv.Itoa(f.MembersPublished), strconv.Itoa(f.CustomersReached),
+			strconv.Itoa(f.CustomersEngaged), strconv.Itoa(f.Clicks), strconv.Itoa(f.UniqueClickers), strconv.Itoa(f.Conversions),
+			ftoa(f.ConversionValue), ftoa(f.PublishRate), ftoa(f.EngagementRate), ftoa(f.ClickRate), ftoa(f.ConversionRate)}
+	}
+	for _, d := range rg.Days {
+		rows = append(rows, line("day", d.SentDay, d))
+	}
+	for _, p := range rg.Posts {
+		rows = append(rows, line("post", p.PostID, p))
+	}
+	for _, m := range rg.Members {
+		pub := 0
+		if m.Published {
+			pub = 1
+		}
+		rows = append(rows, []string{"member", m.UserID, "", strconv.Itoa(pub), strconv.Itoa(m.Reached), strconv.Itoa(m.Engaged), "", "", "", "", "", "", "", ""})
+	}
+	writeCSV(w, "moments-"+rg.From+"-"+rg.To, rows)
+}
+
+func (h momentsHandler) track(w http.ResponseWriter, r *http.Request) {
+	var req moments.Tracked
+	if !DecodeJSON(w, r, &req) {
+		return
+	}
+	id, err := h.svc.Track(r.Context(), moments.Tracked{MomentID: req.MomentID, UserID: req.UserID})
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"post_id": id, "moment_id": req.MomentID})
+}
+
+func (h momentsHandler) conversion(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Token   string  `json:"token"`
+		PostID  string  `json:"post_id"`
+		Value   float64 `json:"value"`
+		OrderID string  `json:"order_id"`
+	}
+	if !DecodeJSON(w, r, &req) {
+		return
+	}
+	c := moments.Conversion{Token: req.Token, PostID: req.PostID, Value: req.Value, OrderID: req.OrderID, At: h.s.Now().UTC().Truncate(time.Second)}
+	recorded, err := h.svc.RecordConversion(r.Context(), c)
+	if errors.Is(err, moments.ErrNotFound) {
+		httpx.Error(w, http.StatusNotFound, "not_found", "no tracked link or post by that token or post_id")
+		return
+	}
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	status := http.StatusCreated
+	if !recorded {
+		status = http.StatusOK
+	}
+	httpx.JSON(w, status, map[string]any{"recorded": recorded, "duplicate": !recorded, "order_id": c.OrderID})
+}
