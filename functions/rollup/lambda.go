@@ -9,7 +9,6 @@ import (
 
 	"github.com/siyuhq/siyu/shared/app"
 	"github.com/siyuhq/siyu/shared/lambdaedge"
-	_ "github.com/siyuhq/siyu/shared/store/dynamostore"
 )
 
 func main() {
@@ -19,7 +18,13 @@ func main() {
 	if err != nil {
 		fatal(logger, "configuration", err)
 	}
-	a, err := app.Open(ctx, cfg, logger)
+	// The DynamoDB client is built from Lambda's environment, not the SDK's
+	// default config chain, which costs tens of milliseconds of cold start.
+	st, err := lambdaedge.OpenStore(ctx, cfg.Store)
+	if err != nil {
+		fatal(logger, "open store", err)
+	}
+	a, err := app.New(ctx, cfg, st, logger)
 	if err != nil {
 		fatal(logger, "start", err)
 	}
