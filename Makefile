@@ -13,13 +13,18 @@ RIE_VERSION ?= latest
 export SIYU_DYNALITE := $(TOOLS)/node_modules/.bin/dynalite
 export SIYU_RIE      := $(TOOLS)/bin/aws-lambda-rie
 
-.PHONY: all build test test-short run bench fuzz tools tools-dynalite tools-rie tools-mariadb tools-chromium \
+.PHONY: all build test test-short run bench fuzz tools tools-dynalite tools-rie tools-debian tools-mariadb tools-chromium \
         package lint clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
-## tools: install test dependencies into .tools (dynalite from npm, aws-lambda-rie with go install)
-tools: tools-dynalite tools-rie
+## tools: install test dependencies: dynalite (npm) and aws-lambda-rie (go install) into .tools; MariaDB,
+## Chromium and CJK fonts from Debian when running as root (otherwise their tests say how to install them)
+tools: tools-dynalite tools-rie tools-debian
+
+tools-debian:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory tools-mariadb tools-chromium; \
+	 else echo "not root: skipping Debian packages (mariadb-server, chromium, fonts-noto-cjk); their tests skip outside CI"; fi
 
 tools-dynalite: $(SIYU_DYNALITE)
 $(SIYU_DYNALITE):
@@ -34,8 +39,8 @@ $(SIYU_RIE):
 
 # MariaDB and Chromium come from Debian packages; installing needs root.
 tools-mariadb:
-	@command -v mariadbd >/dev/null 2>&1 || command -v /usr/sbin/mariadbd >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; }
+	@{ command -v mariadbd >/dev/null 2>&1 || test -x /usr/sbin/mariadbd; } && command -v ip >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server iproute2 >/dev/null; }
 
 tools-chromium:
 	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || \
