@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -276,16 +277,21 @@ func (s *Service) syncMoment(ctx context.Context, t target, f *Funnel, calls *in
 			req.Cursor = page.NextCursor
 		}
 	}
-	reached, engaged := map[string]struct{}{}, map[string]struct{}{}
 	f.MembersTargeted = len(members)
-	for _, m := range members {
-		mf := MemberFunnel{UserID: m.UserID}
+	type memberResult struct {
+		mf              MemberFunnel
+		reached, liked  []string
+		likes, comments int
+	}
+	results := make([]memberResult, len(members))
+	err := s.eachMember(ctx, len(members), calls, func(i int, calls *int) error {
+		m := members[i]
+		r := &results[i]
+		r.mf = MemberFunnel{UserID: m.UserID}
 		if m.PublishStatus != wecom.MomentPublished {
-			f.Members = append(f.Members, mf)
-			continue
+			return nil
 		}
-		mf.Published = true
-		f.MembersPublished++
+		r.mf.Published = true
 		req := wecom.MomentSendResultRequest{MomentID: t.MomentID, UserID: m.UserID, Limit: wecom.MaxMomentSendResultLimit}
 		for {
 			*calls++
@@ -294,9 +300,8 @@ func (s *Service) syncMoment(ctx context.Context, t target, f *Funnel, calls *in
 				return fmt.Errorf("get_moment_send_result for %s: %w", m.UserID, err)
 			}
 			for _, c := range page.Customers {
-				reached[c.ExternalUserID] = struct{}{}
+				r.reached = append(r.reached, c.ExternalUserID)
 			}
-			mf.Reached += len(page.Customers)
 			if page.NextCursor == "" {
 				break
 			}
@@ -310,24 +315,92 @@ func (s *Service) syncMoment(ctx context.Context, t target, f *Funnel, calls *in
 		mine := map[string]struct{}{}
 		for _, x := range cm.Likes {
 			if x.ExternalUserID != "" {
-				f.Likes++
+				r.likes++
 				mine[x.ExternalUserID] = struct{}{}
 			}
 		}
 		for _, x := range cm.Comments {
 			if x.ExternalUserID != "" {
-				f.Comments++
+				r.comments++
 				mine[x.ExternalUserID] = struct{}{}
 			}
 		}
-		mf.Engaged = len(mine)
 		for c := range mine {
+			r.liked = append(r.liked, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	reached, engaged := map[string]struct{}{}, map[string]struct{}{}
+	for _, r := range results {
+		if r.mf.Published {
+			f.MembersPublished++
+		}
+		for _, c := range r.reached {
+			reached[c] = struct{}{}
+		}
+		for _, c := range r.liked {
 			engaged[c] = struct{}{}
 		}
-		f.Members = append(f.Members, mf)
+		r.mf.Reached, r.mf.Engaged = len(r.reached), len(r.liked)
+		f.Likes += r.likes
+		f.Comments += r.comments
+		f.Members = append(f.Members, r.mf)
 	}
 	f.CustomersReached, f.CustomersEngaged = len(reached), len(engaged)
 	return nil
+}
+
+// Parallel is how many members' lists a sync reads at once.
+const Parallel = 4
+
+// eachMember runs fn for 0..n-1 on up to Parallel goroutines, each with its
+// own call counter added to calls at the end; the first error wins.
+func (s *Service) eachMember(ctx context.Context, n int, calls *int, fn func(i int, calls *int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  int
+	)
+	workers := min(Parallel, n)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := 0
+			defer func() {
+				mu.Lock()
+				*calls += mine
+				mu.Unlock()
+			}()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil || i >= n
+				mu.Unlock()
+				if stop || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i, &mine); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
 
 func (s *Service) syncGroupMsg(ctx context.Context, t target, f *Funnel, calls *int) error {
