@@ -54,6 +54,7 @@ func momentsServer(t testing.TB) *momentsEnv {
 	svc.Now = clock
 	s := api.New(token, loc, slog.New(slog.DiscardHandler))
 	s.Now = clock
+	api.MountPosts(s, ps) // both own routes under /api/posts/{id}
 	api.MountMoments(s, svc)
 	return &momentsEnv{srv: s, svc: svc, store: st, post: p}
 }
