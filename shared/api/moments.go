@@ -70,6 +70,11 @@ func (h momentsHandler) redirect(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(notFoundPage))
 		return
 	}
+	if r.Method == http.MethodHead {
+		// Link checkers probe with HEAD: answer, but it is not a click.
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
+	}
 	vid := ""
 	if c, err := r.Cookie(moments.VisitorCookie); err == nil && moments.ValidVisitor(c.Value) {
 		vid = c.Value

@@ -138,6 +138,15 @@ func TestTrackedLinkCountsClicksAndVisitors(t *testing.T) {
 func TestOneStoreWritePerClick(t *testing.T) {
 	e := momentsServer(t)
 	tok := e.link(t, "https://shop.example.com/")
+	t.Run("a HEAD probe is answered without a write", func(t *testing.T) {
+		before := e.store.Counts()
+		req := httptest.NewRequest(http.MethodHead, "/r/"+tok, nil)
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusFound || e.store.Counts().Writes != before.Writes {
+			t.Errorf("HEAD: %d, %d writes", rec.Code, e.store.Counts().Writes-before.Writes)
+		}
+	})
 	for _, cookie := range []string{"", "abcdefghijklmnop"} {
 		before := e.store.Counts()
 		if rec := click(e.srv, "/r/"+tok, cookie); rec.Code != http.StatusFound {
