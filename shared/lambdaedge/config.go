@@ -2,23 +2,22 @@ package lambdaedge
 
 import (
 	"context"
+	"os"
 
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/secrets"
+	"github.com/siyuhq/siyu/shared/secrets/awssecrets"
 )
 
-// LoadConfig reads the configuration every Lambda main starts from. It runs
-// once per cold start, never per invocation.
+// LoadConfig reads the configuration every Lambda main starts from, once
+// per cold start: secrets named by *_PARAM (an SSM SecureString or a Secrets
+// Manager secret) are fetched in one batched call and served as if they were
+// plain variables. Only Lambda binaries import this package, so the SCF
+// build carries no AWS SDK.
 func LoadConfig(ctx context.Context) (config.Config, error) {
-	cfg, err := config.FromEnv()
+	get, err := secrets.Resolve(ctx, os.Getenv, awssecrets.Default())
 	if err != nil {
-		return cfg, err
+		return config.Config{}, err
 	}
-	// TODO(deploy): resolve secrets given as *_PARAM names here — e.g.
-	// WECOM_CALLBACK_TOKEN_PARAM, WECOM_ENCODING_AES_KEY_PARAM,
-	// WECOM_SECRET_PARAM, SIYU_ADMIN_TOKEN_PARAM naming an SSM SecureString or a
-	// Secrets Manager secret — and overwrite the matching cfg fields when
-	// the plain variable is empty. This is the one hook every Lambda main
-	// goes through; keep the SDK clients it needs out of the SCF build.
-	_ = ctx
-	return cfg, nil
+	return config.Load(get)
 }
