@@ -68,6 +68,10 @@ func run(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("listen on SIYU_ADDR %s: %w", cfg.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		// Tracked links point at this stack.
+		cfg.PublicURL = base
+	}
 
 	var d *demo
 	if !cfg.HasWeCom() {

@@ -10,6 +10,7 @@ import (
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/dashboard"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/report"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -62,6 +63,19 @@ func mountDomains(ctx context.Context, a *App) {
 	a.Posts = svc
 	api.MountPosts(a.API, svc)
 	a.Jobs["poster"] = svc.Job
+
+	// Moments conversion: engagement sync, tracked links, the funnel.
+	ms := moments.New(a.Store, a.WeCom, svc, a.Cfg.Loc, a.Cfg.PublicURL, a.Logger)
+	ms.Now = now
+	api.MountMoments(a.API, ms)
+	a.Jobs["moments"] = ms.Job
+	svc.TrackLink = func(ctx context.Context, postID, u string) (string, error) {
+		_, tracked, err := ms.NewLink(ctx, postID, u)
+		if errors.Is(err, moments.ErrNoPublicURL) {
+			return "", nil
+		}
+		return tracked, err
+	}
 
 	// The nightly timer: sync (reconcile first, so recovered callbacks are
 	// counted tonight), rollup, then the report. A failed step does not stop

@@ -53,9 +53,12 @@ type Attachment struct {
 	Filename string `json:"filename,omitempty"`
 	// Title, Desc and CoverURL describe a link card; a Moment's link needs
 	// a cover image.
-	Title    string `json:"title,omitempty"`
-	Desc     string `json:"desc,omitempty"`
-	CoverURL string `json:"cover_url,omitempty"`
+	Title string `json:"title,omitempty"`
+	// OriginalURL is the link's own URL when URL was replaced by a tracked
+	// one (SIYU_PUBLIC_URL/r/{token}).
+	OriginalURL string `json:"original_url,omitempty"`
+	Desc        string `json:"desc,omitempty"`
+	CoverURL    string `json:"cover_url,omitempty"`
 	// Size, ContentType and Chunks describe stored bytes.
 	Size        int    `json:"size,omitempty"`
 	ContentType string `json:"content_type,omitempty"`

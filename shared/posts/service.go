@@ -77,6 +77,10 @@ type Service struct {
 	// MaxAttempts bounds tries whose outcome stayed unknown.
 	MaxAttempts int
 
+	// TrackLink, when set, returns the tracked URL standing in for a link
+	// attachment's url, or "" to keep the original (no public base URL).
+	TrackLink func(ctx context.Context, postID, url string) (string, error)
+
 	holder string
 }
 
@@ -340,6 +344,9 @@ func (s *Service) Create(ctx context.Context, d Draft) (Post, error) {
 		r := requested
 		p.RequestedSendAt = &r
 	}
+	if err := s.trackLinks(ctx, &p); err != nil {
+		return Post{}, err
+	}
 	if err := s.storeMedia(ctx, &p); err != nil {
 		return Post{}, err
 	}
@@ -350,6 +357,28 @@ func (s *Service) Create(ctx context.Context, d Draft) (Post, error) {
 		return Post{}, err
 	}
 	return p, nil
+}
+
+// trackLinks swaps each link attachment's URL for a tracked one (clicks are
+// then counted by GET /r/{token}), keeping the original beside it.
+func (s *Service) trackLinks(ctx context.Context, p *Post) error {
+	if s.TrackLink == nil {
+		return nil
+	}
+	for i := range p.Attachments {
+		a := &p.Attachments[i]
+		if a.Type != "link" || a.URL == "" {
+			continue
+		}
+		tracked, err := s.TrackLink(ctx, p.ID, a.URL)
+		if err != nil {
+			return fmt.Errorf("track link of attachment %d: %w", i, err)
+		}
+		if tracked != "" {
+			a.OriginalURL, a.URL = a.URL, tracked
+		}
+	}
+	return nil
 }
 
 // dueBucket is the bucket a scheduled post waits in: its send hour, or the

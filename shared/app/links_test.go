@@ -1,0 +1,62 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+)
+
+func TestALinkInAScheduledPostBecomesATrackedLinkThatRedirectsToTheOriginal(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	env := map[string]string{"SIYU_ADMIN_TOKEN": "tok", "SIYU_PUBLIC_URL": "https://brand.example/s"}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler()
+	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
+		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42?from=moments","title":"新品"}]}`
+	r := httptest.NewRequest(http.MethodPost, "/api/posts", strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer tok")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	var post struct {
+		Attachments []struct {
+			URL         string `json:"url"`
+			OriginalURL string `json:"original_url"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &post); err != nil || len(post.Attachments) != 1 {
+		t.Fatalf("decode %s: %v", w.Body, err)
+	}
+	att := post.Attachments[0]
+	if !strings.HasPrefix(att.URL, "https://brand.example/s/r/") || att.OriginalURL != "https://shop.example/p/42?from=moments" {
+		t.Fatalf("attachment %+v, want a tracked URL standing in for the original", att)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, strings.TrimPrefix(att.URL, "https://brand.example/s"), nil))
+	if w.Code != http.StatusFound || w.Header().Get("Location") != att.OriginalURL {
+		t.Fatalf("redirect: %d to %q", w.Code, w.Header().Get("Location"))
+	}
+}
