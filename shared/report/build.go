@@ -10,6 +10,7 @@ import (
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/contactsync"
+	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -38,6 +39,10 @@ type Data struct {
 	Channels []ChannelChurn
 	// Members lists members with unusual deletions on Day.
 	Members []MemberAlert
+	// BestPost and WorstPost are the day's posts with the highest and lowest
+	// click rate among those that reached anyone (nil when none did; the
+	// same post when only one did, then WorstPost is nil).
+	BestPost, WorstPost *moments.Funnel
 }
 
 // ChannelChurn is a channel's losses against its new customers.
@@ -79,6 +84,14 @@ func Build(ctx context.Context, s store.Store, d calendar.Day) (Data, error) {
 		return data, fmt.Errorf("report %s: %w", d, ErrNoStats)
 	}
 	data.Daily = daily
+	best, worst, err := moments.BestWorst(ctx, s, d)
+	if err != nil {
+		return data, fmt.Errorf("report %s: best and worst posts: %w", d, err)
+	}
+	data.BestPost = best
+	if worst != nil && best != nil && worst.PostID != best.PostID {
+		data.WorstPost = worst
+	}
 	if data.Trend, err = churn.DailyRange(ctx, s, d.AddDays(-TrendDays), d.AddDays(-1)); err != nil {
 		return data, err
 	}

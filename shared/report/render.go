@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -21,6 +22,7 @@ type texts struct {
 	channels, channelLine, noChannel                                         string
 	members, memberHigh, memberCount, memberWeCom, sep                       string
 	reconciled, more, omitted, colon, gap, avgFmt                            string
+	posts, best, worst, postLine, kindMoment, kindGroup                      string
 }
 
 var lang = map[string]texts{
@@ -30,6 +32,8 @@ var lang = map[string]texts{
 		channels: "**流失较高的渠道**（近7日 流失/新增）", channelLine: "%s：流失 %d / 新增 %d（%s）", noChannel: "（无渠道）",
 		members: "**删除异常的成员**", memberHigh: "客户删除 %d（7日均 %.1f）", memberCount: "客户删除 %d", memberWeCom: "企业微信统计 %d", sep: "，", colon: "：", gap: "　", avgFmt: "（%s %s %s）",
 		reconciled: "对账补录 **%d** 条（回调丢失后由夜间同步补记）", more: "…另有 %d 项", omitted: "（部分内容因长度限制省略）",
+		posts: "**昨日发布效果**", best: "最佳", worst: "最差", postLine: "%s %s %s：触达 %d，互动 %d，点击 %d 人（点击率 %s）",
+		kindMoment: "朋友圈", kindGroup: "群发",
 	},
 	LangEN: {
 		title: "## Siyu daily report · %s", newC: "New customers", lost: "lost", removed: "removed", net: "net",
@@ -37,6 +41,8 @@ var lang = map[string]texts{
 		channels: "**Channels losing the most** (last 7 days, lost/new)", channelLine: "%s: lost %d / new %d (%s)", noChannel: "(no channel)",
 		members: "**Members with unusual deletions**", memberHigh: "deleted by customers %d (7-day avg %.1f)", memberCount: "deleted by customers %d", memberWeCom: "WeCom counts %d", sep: ", ", colon: ": ", gap: " · ", avgFmt: " (%s %s %s)",
 		reconciled: "Reconciled **%d** events (recovered by the nightly sync after lost callbacks)", more: "…and %d more", omitted: "(some sections omitted for length)",
+		posts: "**Yesterday's posts**", best: "Best", worst: "Worst", postLine: "%s: %s %s reached %d, engaged %d, %d clickers (click rate %s)",
+		kindMoment: "Moment", kindGroup: "group message",
 	},
 }
 
@@ -121,10 +127,27 @@ func Render(d Data, l string, max int) string {
 		members = append(members, "> "+m.Member+t.colon+strings.Join(parts, t.sep))
 	}
 
+	var postLines []string
+	for _, p := range []struct {
+		label string
+		f     *moments.Funnel
+	}{{t.best, d.BestPost}, {t.worst, d.WorstPost}} {
+		if p.f == nil {
+			continue
+		}
+		kind := t.kindMoment
+		if p.f.Kind == "group_message" {
+			kind = t.kindGroup
+		}
+		postLines = append(postLines, "> "+fmt.Sprintf(t.postLine, p.label, kind, p.f.PostID,
+			p.f.CustomersReached, p.f.CustomersEngaged, p.f.UniqueClickers, pct(p.f.ClickRate)))
+	}
+
 	b := &budget{max: max}
 	for _, line := range head {
 		b.line(line)
 	}
+	b.section(t.posts, postLines, t.more, 2)
 	b.section(t.channels, chans, t.more, MaxChannelLines)
 	b.section(t.members, members, t.more, MaxMemberLines)
 	if b.cut {
