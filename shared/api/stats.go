@@ -3,11 +3,13 @@ package api
 import (
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
+	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/store"
@@ -63,6 +65,45 @@ type flowRow struct {
 	RemovedCustomers int64               `json:"removed_customers"`
 	Relationships    churn.Relationships `json:"relationships"`
 	Reconciled       int64               `json:"reconciled"`
+	// WeCom's own per-member statistics of the day (get_user_behavior_data,
+	// read by the nightly sync), beside Siyu's counts so that disagreements
+	// — such as a lost del_follow_user callback — are visible. Absent when
+	// the sync has not read that day.
+	WeComNewContactCnt       *int64 `json:"wecom_new_contact_cnt,omitempty"`
+	WeComNegativeFeedbackCnt *int64 `json:"wecom_negative_feedback_cnt,omitempty"`
+}
+
+// withBehavior puts WeCom's per-member numbers beside Siyu's member rows,
+// adding zero rows for members only WeCom counted that day.
+func withBehavior(rows []flowRow, beh []contactsync.Behavior) []flowRow {
+	idx := map[[2]string]int{}
+	for i, r := range rows {
+		idx[[2]string{r.Date, *r.Member}] = i
+	}
+	for _, b := range beh {
+		nc, nf := b.NewContactCnt, b.NegativeFeedbackCnt
+		i, ok := idx[[2]string{b.Date, b.Member}]
+		if !ok {
+			m := b.Member
+			rows = append(rows, flowRow{Date: b.Date, Member: &m})
+			i = len(rows) - 1
+		}
+		rows[i].WeComNewContactCnt, rows[i].WeComNegativeFeedbackCnt = &nc, &nf
+	}
+	slices.SortStableFunc(rows, func(a, b flowRow) int {
+		if c := strings.Compare(a.Date, b.Date); c != 0 {
+			return c
+		}
+		return strings.Compare(*a.Member, *b.Member)
+	})
+	return rows
+}
+
+func optInt(p *int64) string {
+	if p == nil {
+		return ""
+	}
+	return itoa(*p)
 }
 
 func (h statsHandler) rangeOf(w http.ResponseWriter, r *http.Request) (from, to calendar.Day, ok bool) {
@@ -139,17 +180,33 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 				rows[i].Channel = &c
 			}
 		}
+		if by == "member" {
+			beh, err := contactsync.BehaviorRange(r.Context(), h.st, from, to)
+			if err != nil {
+				WriteError(w, r, h.s.Logger, err)
+				return
+			}
+			rows = withBehavior(rows, beh)
+		}
 		if wantsCSV(r) {
-			out := [][]string{{"date", by, "new_customers", "lost_customers", "removed_customers",
-				"added", "deleted_by_customer", "deleted_by_member", "reconciled"}}
+			head := []string{"date", by, "new_customers", "lost_customers", "removed_customers",
+				"added", "deleted_by_customer", "deleted_by_member", "reconciled"}
+			if by == "member" {
+				head = append(head, "wecom_new_contact_cnt", "wecom_negative_feedback_cnt")
+			}
+			out := [][]string{head}
 			for _, f := range rows {
 				key := f.Member
 				if key == nil {
 					key = f.Channel
 				}
-				out = append(out, []string{f.Date, *key, itoa(f.NewCustomers), itoa(f.LostCustomers), itoa(f.RemovedCustomers),
+				row := []string{f.Date, *key, itoa(f.NewCustomers), itoa(f.LostCustomers), itoa(f.RemovedCustomers),
 					itoa(f.Relationships.Added), itoa(f.Relationships.DeletedByCustomer), itoa(f.Relationships.DeletedByMember),
-					itoa(f.Reconciled)})
+					itoa(f.Reconciled)}
+				if by == "member" {
+					row = append(row, optInt(f.WeComNewContactCnt), optInt(f.WeComNegativeFeedbackCnt))
+				}
+				out = append(out, row)
 			}
 			writeCSV(w, "daily-by-"+by, out)
 			return
