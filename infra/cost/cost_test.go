@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+func TestAMonthOfTheSmallestBrandIsMeasuredEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a month through the whole app")
+	}
+	size := SizeFor(1000, MonthDays)
+	m, err := Measure(context.Background(), size, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("every callback the simulator delivered is one callback invocation", func(t *testing.T) {
+		if m.Deliveries == 0 {
+			t.Fatal("the simulator delivered no callbacks")
+		}
+		if m.CallbackRequests != m.Deliveries {
+			t.Errorf("callback requests %d, deliveries %d", m.CallbackRequests, m.Deliveries)
+		}
+		if got := m.Fn[FnCallback].Invocations; got != float64(m.Deliveries) {
+			t.Errorf("callback invocations %v, want the %d deliveries of the %d-day month", got, m.Deliveries, MonthDays)
+		}
+	})
+	t.Run("every function was invoked and used the store", func(t *testing.T) {
+		for _, f := range Functions {
+			u := m.Fn[f.Name]
+			if u.Invocations == 0 || u.Seconds == 0 || u.Requests == 0 || u.RRU+u.WRU == 0 {
+				t.Errorf("%s: %+v has a zero count", f.Name, u)
+			}
+		}
+		if m.Fn[FnCallback].WRU == 0 {
+			t.Error("callbacks wrote nothing")
+		}
+		if m.Fn[FnRollup].WeComCalls == 0 {
+			t.Error("the nightly sync called WeCom not once")
+		}
+		if m.TableBytes == 0 || m.Items == 0 {
+			t.Error("the table is empty after a month")
+		}
+	})
+	t.Run("the poster ticks once a minute and the timers fire accordingly", func(t *testing.T) {
+		if got := m.Fn[FnPoster].Invocations; got != 1440*MonthDays {
+			t.Errorf("poster invocations %v, want %d", got, 1440*MonthDays)
+		}
+		if m.PosterIdle.N+m.PosterActive.N != 1440 {
+			t.Errorf("measured ticks %d + %d, want 1440", m.PosterIdle.N, m.PosterActive.N)
+		}
+		if m.PosterActive.N == 0 {
+			t.Error("no tick sent the scheduled posts")
+		}
+		if m.SchedulerInvocations != 1441*MonthDays {
+			t.Errorf("scheduler invocations %v", m.SchedulerInvocations)
+		}
+		if got := m.Fn[FnRollup].Invocations; got != MonthDays {
+			t.Errorf("nightly runs %v, want %d", got, MonthDays)
+		}
+	})
+	t.Run("a brand of a thousand customers costs well under a dollar", func(t *testing.T) {
+		if b := Price(m); b.Total >= 1 || b.TotalFree > b.Total {
+			t.Errorf("total %v, with free tier %v", b.Total, b.TotalFree)
+		}
+	})
+	t.Run("the table names the size and both totals", func(t *testing.T) {
+		md := Render([]Month{m}, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
+		for _, want := range []string{"10^3 customers", "total, no free tier", "total, with always-free tier", "Tencent SCF", "Assumptions"} {
+			if !strings.Contains(md, want) {
+				t.Errorf("rendered table lacks %q", want)
+			}
+		}
+	})
+}
+
+func TestPriceAppliesListPricesAndTheFreeTier(t *testing.T) {
+	tests := []struct {
+		name            string
+		month           Month
+		total, withFree float64
+	}{
+		{
+			name:  "an idle month costs nothing",
+			month: Month{Fn: map[string]Usage{}},
+		},
+		{
+			name: "a large month pays every line, and the free tier takes off only what it covers",
+			month: Month{
+				Fn: map[string]Usage{FnCallback: {Invocations: 2e6, Seconds: 1e6, RRU: 4e6, WRU: 8e6}},
+				// 30 GiB stored, 15 million timer fires.
+				TableBytes: 30 << 30, SchedulerInvocations: 15e6,
+			},
+			// requests 0.40 + 125,000 GB-s 1.666675 + reads 0.50 + writes 5.00 +
+			// storage 7.50 + scheduler 15.00 + 0.6 GB of platform logs 0.30
+			total: 30.366675,
+			// requests beyond 1M 0.20 + reads and writes 5.50 (no free tier on
+			// demand) + 5 GB beyond 25 GB 1.25 + 1M fires beyond 14M 1.00
+			withFree: 7.95,
+		},
+		{
+			name: "a month inside the free tier pays only DynamoDB requests",
+			month: Month{
+				Fn:                   map[string]Usage{FnRollup: {Invocations: 30, Seconds: 100, Requests: 1000, WRU: 1e6}},
+				SchedulerInvocations: 30,
+			},
+			// 30 requests 0.000006 + (100 s + 1000 × 5 ms) × 0.25 GB = 26.25 GB-s
+			// 0.000350 + writes 0.625 + 30 fires 0.00003 + logs 9,000 B 0.0000045
+			total:    0.000006 + 26.25*LambdaArmPerGBs + 0.625 + 0.00003 + 9000.0/1e9*0.5,
+			withFree: 0.625,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := Price(tt.month)
+			if !near(b.Total, tt.total) {
+				t.Errorf("total %.9f, want %.9f", b.Total, tt.total)
+			}
+			if !near(b.TotalFree, tt.withFree) {
+				t.Errorf("with free tier %.9f, want %.9f", b.TotalFree, tt.withFree)
+			}
+		})
+	}
+}
+
+func TestAlwaysOnIsTheThreeInstancesAndStorage(t *testing.T) {
+	// (0.0168 + 0.016 + 0.016) $/h × 730 h + 20 GB × $0.115
+	if got := AlwaysOn(); !near(got, 37.924) {
+		t.Errorf("always-on %v, want 37.924", got)
+	}
+}
+
+func TestLambdaBillsEachInvocationUpToTheMillisecond(t *testing.T) {
+	tests := []struct {
+		in, want time.Duration
+	}{
+		{0, time.Millisecond},
+		{300 * time.Microsecond, time.Millisecond},
+		{time.Millisecond, time.Millisecond},
+		{1200 * time.Microsecond, 2 * time.Millisecond},
+		{1500 * time.Millisecond, 1500 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in.String()+" is billed as "+tt.want.String(), func(t *testing.T) {
+			if got := billedMs(tt.in); got != tt.want {
+				t.Errorf("billed %v", got)
+			}
+		})
+	}
+}
+
+func TestSizesScaleMembersGroupsAndDailyAdds(t *testing.T) {
+	tests := []struct {
+		customers                 int
+		members, groups, dailyAdd int
+	}{
+		{1000, 20, 4, 15},
+		{10000, 200, 40, 150},
+		{100000, 200, 100, 1500},
+	}
+	for _, tt := range tests {
+		t.Run(pow10(tt.customers)+" customers", func(t *testing.T) {
+			s := SizeFor(tt.customers, 30)
+			if s.Members != tt.members || s.Groups != tt.groups || s.DailyAdds != tt.dailyAdd {
+				t.Errorf("got %+v", s)
+			}
+		})
+	}
+}

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/store/metered"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
+)
+
+// Size is one brand.
+type Size struct {
+	Customers int
+	Members   int
+	Groups    int
+	DailyAdds int
+	// Days is how many days are simulated; counts are scaled to MonthDays.
+	Days int
+}
+
+// MonthDays is the month every figure is scaled to.
+const MonthDays = 30
+
+// SizeFor shapes a brand of n customers: one member (sales rep) per 50
+// customers, between 6 and 200; one customer group per 250 customers,
+// between 4 and 100; new relationships a day ≈ 1.5% of the base.
+func SizeFor(n, days int) Size {
+	return Size{
+		Customers: n,
+		Members:   min(max(n/50, 6), 200),
+		Groups:    min(max(n/250, 4), 100),
+		DailyAdds: max(n*15/1000, 1),
+		Days:      days,
+	}
+}
+
+// Function names, as deployed (template.yaml, infra/tencent).
+const (
+	FnCallback = "callback"
+	FnPoster   = "poster"
+	FnRollup   = "rollup" // runs the nightly chain: sync → rollup → moments → report
+	FnAPI      = "api"
+)
+
+// Functions in table order, with the memory size each is deployed with
+// (template.yaml: 128 MiB default, 256 MiB for rollup and api).
+var Functions = []struct {
+	Name  string
+	MemMB int
+	What  string
+}{
+	{FnCallback, 128, "each WeCom callback request"},
+	{FnPoster, 128, "one tick a minute"},
+	{FnRollup, 256, "nightly: sync, rollup, moments, report"},
+	{FnAPI, 256, "dashboard loads and post scheduling"},
+}
+
+// Usage is what one function did in a month.
+type Usage struct {
+	Invocations float64
+	// Seconds is the in-process wall time, each invocation rounded up to
+	// the millisecond as Lambda bills.
+	Seconds float64
+	// Requests is the store calls (each one DynamoDB round trip).
+	Requests float64
+	// WeComCalls is the HTTP calls to WeCom's API (and the report robot).
+	WeComCalls float64
+	RRU, WRU   float64
+	// LogBytes is what the function's logger wrote (JSON, as on Lambda).
+	LogBytes float64
+}
+
+func (u *Usage) add(o Usage) {
+	u.Invocations += o.Invocations
+	u.Seconds += o.Seconds
+	u.Requests += o.Requests
+	u.WeComCalls += o.WeComCalls
+	u.RRU += o.RRU
+	u.WRU += o.WRU
+	u.LogBytes += o.LogBytes
+}
+
+func (u Usage) scaled(f float64) Usage {
+	return Usage{u.Invocations * f, u.Seconds * f, u.Requests * f, u.WeComCalls * f, u.RRU * f, u.WRU * f, u.LogBytes * f}
+}
+
+// Tick is the measured cost of one kind of poster tick.
+type Tick struct {
+	N        int
+	Seconds  float64
+	Requests float64
+	RRU, WRU float64
+}
+
+// Month is a brand's measured month, scaled to MonthDays.
+type Month struct {
+	Size Size
+	// Deliveries and CallbackRequests are raw (unscaled) counts over the
+	// simulated days: each delivery is one POST, so they must be equal.
+	Deliveries       int
+	CallbackRequests int
+	Fn               map[string]Usage
+	// PosterIdle and PosterActive split the measured poster day's ticks.
+	PosterIdle, PosterActive Tick
+	// DashboardLoad is one measured dashboard load (several requests).
+	DashboardLoad Usage
+	// TableBytes estimates the DynamoDB table size after the month (item
+	// sizes as metered.ItemSize plus DynamoDB's 100 bytes per item).
+	TableBytes int64
+	Items      int64
+	// SchedulerInvocations is the timers' fires in the month.
+	SchedulerInvocations float64
+	// NightlyErrors counts nightly runs that reported an error.
+	NightlyErrors int
+}
+
+// Options tunes Measure.
+type Options struct {
+	// Verbose copies the app's logs to stderr.
+	Verbose bool
+	// Dir holds the SQLite file; a temporary directory by default.
+	Dir string
+}
+
+// Usage assumptions of the month (stated in the rendered output).
+const (
+	DashboardLoadsPerDay = 5
+	PostsPerDay          = 2
+)
+
+// clock is the shared clock of the simulator and the app.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// counter counts bytes written (the log volume) and HTTP calls made.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
+
+type countingTransport struct {
+	base  http.RoundTripper
+	calls atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.calls.Add(1)
+	return t.base.RoundTrip(r)
+}
+
+// wecomCalls counts the app's calls to WeCom: the wecom client uses
+// http.DefaultTransport; the simulator's callbacks use their own.
+var wecomCalls = func() *countingTransport {
+	t := &countingTransport{base: http.DefaultTransport}
+	http.DefaultTransport = t
+	return t
+}()
+
+// meter snapshots every counter before a phase and books the difference.
+type meter struct {
+	st   *metered.Store
+	logs *counter
+}
+
+type snapshot struct {
+	c     metered.Counts
+	logs  int64
+	wecom int64
+}
+
+func (m *meter) snap() snapshot {
+	return snapshot{c: m.st.Counts(), logs: m.logs.n.Load(), wecom: wecomCalls.calls.Load()}
+}
+
+// since is the usage from s to now, for invocations calls taking d.
+func (m *meter) since(s snapshot, invocations int, billed time.Duration) Usage {
+	now := m.snap()
+	return Usage{
+		Invocations: float64(invocations),
+		Seconds:     billed.Seconds(),
+		Requests:    float64((now.c.Reads + now.c.Writes) - (s.c.Reads + s.c.Writes)),
+		WeComCalls:  float64(now.wecom - s.wecom),
+		RRU:         now.c.ReadUnits - s.c.ReadUnits,
+		WRU:         now.c.WriteUnits - s.c.WriteUnits,
+		LogBytes:    float64(now.logs - s.logs),
+	}
+}
+
+// billedMs rounds d up to the millisecond, as Lambda bills (1 ms minimum).
+func billedMs(d time.Duration) time.Duration {
+	ms := math.Ceil(float64(d) / float64(time.Millisecond))
+	return time.Duration(max(ms, 1)) * time.Millisecond
+}
+
+// timed wraps h, adding each request's billed duration to *total and
+// counting requests per path prefix.
+type timed struct {
+	h     http.Handler
+	mu    sync.Mutex
+	total map[string]time.Duration
+	n     map[string]int
+}
+
+func route(path string) string {
+	if strings.HasPrefix(path, "/wecom/callback") {
+		return FnCallback
+	}
+	return FnAPI
+}
+
+func (t *timed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	t.h.ServeHTTP(w, r)
+	d := billedMs(time.Since(start))
+	t.mu.Lock()
+	t.total[route(r.URL.Path)] += d
+	t.n[route(r.URL.Path)]++
+	t.mu.Unlock()
+}
+
+func (t *timed) take(fn string) (int, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, d := t.n[fn], t.total[fn]
+	t.n[fn], t.total[fn] = 0, 0
+	return n, d
+}
+
+const adminToken = "cost-model-token"
+
+// Measure simulates size's month and returns its counts scaled to MonthDays.
+//
+// The brand is seeded as it was a month ago and the baseline sync runs then
+// (onboarding, not counted). Day 0 is also the poster's measured day: two
+// posts are scheduled through the API and 1440 real ticks run with the clock
+// stepping a minute each. Then for each day the simulator delivers the day's
+// callbacks to the app over HTTP and the nightly chain runs at 00:05 the
+// next day. Finally one dashboard load is measured.
+func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
+	m := Month{Size: size, Fn: map[string]Usage{}}
+	if size.Days <= 0 {
+		return m, fmt.Errorf("size %d: no days to simulate", size.Customers)
+	}
+	dir := opts.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "siyu-cost-*"); err != nil {
+			return m, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	sq, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("cost-%d.db", size.Customers)))
+	if err != nil {
+		return m, fmt.Errorf("open sqlite: %w", err)
+	}
+	defer sq.Close()
+	st := metered.Wrap(sq)
+
+	logs := &counter{}
+	var logw io.Writer = logs
+	if opts.Verbose {
+		logw = io.MultiWriter(logs, os.Stderr)
+	}
+	logger := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	mt := &meter{st: st, logs: logs}
+
+	loc, err := calendar.Zone(calendar.DefaultZone)
+	if err != nil {
+		return m, err
+	}
+	clk := &clock{}
+	first := calendar.Of(time.Now(), loc).AddDays(-size.Days - 1)
+	since := first.Start(loc)
+	clk.Set(since)
+	sim := wecomsim.New(wecomsim.Options{Seed: 20261124, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HTTPClient: &http.Client{Transport: &http.Transport{}}, CallbackTimeout: 30 * time.Second})
+	defer sim.Close()
+
+	env := map[string]string{
+		"WECOM_CORP_ID": sim.CorpID(), "WECOM_SECRET": sim.Secret(), "WECOM_CALLBACK_TOKEN": sim.Token(),
+		"WECOM_ENCODING_AES_KEY": sim.EncodingAESKey(), "WECOM_API_BASE": sim.URL, "WECOM_AGENT_ID": "1000002",
+		"SIYU_ADMIN_TOKEN": adminToken, "SIYU_PUBLIC_URL": "https://brand.example/s",
+		"SIYU_REPORT_WEBHOOK": sim.URL + "/cgi-bin/webhook/send?key=cost",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return m, err
+	}
+	a, err := app.New(ctx, cfg, st, logger)
+	if err != nil {
+		return m, fmt.Errorf("app: %w", err)
+	}
+	a.Now = clk.Now
+	a.Callback.Now = clk.Now
+	th := &timed{h: a.Handler(), total: map[string]time.Duration{}, n: map[string]int{}}
+	srv := httptest.NewServer(th)
+	defer srv.Close()
+	sim.SetCallbackURL(srv.URL + "/wecom/callback")
+
+	// Onboarding: the brand as it was, and the baseline sync. Not counted.
+	sim.Seed(wecomsim.SeedConfig{Customers: size.Customers, Members: size.Members, Groups: size.Groups,
+		DailyAdds: size.DailyAdds, Until: since})
+	if _, err := a.RunJob(ctx, jobs.Request{Job: "sync"}); err != nil {
+		return m, fmt.Errorf("baseline sync: %w", err)
+	}
+
+	raw := map[string]Usage{}
+	// The poster's day: two posts scheduled through the API, 1440 ticks.
+	clk.Set(since.Add(time.Minute))
+	s0 := mt.snap()
+	if err := schedulePosts(ctx, srv.URL, since, sim); err != nil {
+		return m, err
+	}
+	n, d := th.take(FnAPI)
+	raw[FnAPI] = mt.since(s0, n, d)
+	posterDay, idle, active, err := posterTicks(ctx, a, clk, mt, since)
+	if err != nil {
+		return m, err
+	}
+	m.PosterIdle, m.PosterActive = idle, active
+
+	for i := range size.Days {
+		dayStart := first.AddDays(i).Start(loc)
+		dayEnd := first.AddDays(i + 1).Start(loc)
+		clk.Set(dayEnd.Add(-time.Second))
+		s := mt.snap()
+		before := len(sim.Deliveries())
+		if err := sim.Simulate(ctx, dayStart, dayEnd, true); err != nil {
+			return m, fmt.Errorf("simulate day %d: %w", i, err)
+		}
+		m.Deliveries += len(sim.Deliveries()) - before
+		n, d := th.take(FnCallback)
+		m.CallbackRequests += n
+		u := raw[FnCallback]
+		u.add(mt.since(s, n, d))
+		raw[FnCallback] = u
+
+		clk.Set(dayEnd.Add(5 * time.Minute))
+		s = mt.snap()
+		start := time.Now()
+		if _, err := a.RunJob(ctx, jobs.Request{Job: "nightly"}); err != nil {
+			m.NightlyErrors++
+		}
+		u = raw[FnRollup]
+		u.add(mt.since(s, 1, billedMs(time.Since(start))))
+		raw[FnRollup] = u
+	}
+
+	// One dashboard load, measured after the month (stats exist).
+	s := mt.snap()
+	to := first.AddDays(size.Days - 1)
+	if err := dashboardLoad(ctx, srv.URL, first.String(), to.String()); err != nil {
+		return m, err
+	}
+	n, d = th.take(FnAPI)
+	m.DashboardLoad = mt.since(s, n, d)
+
+	// Scale to the month.
+	f := float64(MonthDays) / float64(size.Days)
+	m.Fn[FnCallback] = raw[FnCallback].scaled(f)
+	m.Fn[FnRollup] = raw[FnRollup].scaled(f)
+	m.Fn[FnPoster] = posterDay.scaled(MonthDays)
+	api := raw[FnAPI].scaled(MonthDays) // post scheduling, per day
+	api.add(m.DashboardLoad.scaled(DashboardLoadsPerDay * MonthDays))
+	m.Fn[FnAPI] = api
+	m.SchedulerInvocations = (24*60 + 1) * MonthDays
+
+	m.Items, m.TableBytes, err = tableSize(ctx, sq.DB())
+	if err != nil {
+		return m, err
+	}
+	return m, nil
+}
