@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/tencentyun/scf-go-lib/events"
 
@@ -21,22 +19,7 @@ import (
 // names no job, fails the invocation so the failure shows in SCF's logs and
 // alarms instead of passing as a success.
 func Job(fn jobs.Func) func(context.Context, json.RawMessage) (jobs.Result, error) {
-	return func(ctx context.Context, payload json.RawMessage) (jobs.Result, error) {
-		req, err := DecodeTimer(payload)
-		if err != nil {
-			slog.LogAttrs(ctx, slog.LevelError, "job invocation rejected", slog.String("err", err.Error()))
-			return nil, err
-		}
-		start := time.Now()
-		res, err := fn(ctx, req)
-		attrs := []slog.Attr{slog.String("job", req.Job), slog.Duration("took", time.Since(start))}
-		if err != nil {
-			slog.LogAttrs(ctx, slog.LevelError, "job failed", append(attrs, slog.String("err", err.Error()))...)
-			return nil, fmt.Errorf("job %s: %w", req.Job, err)
-		}
-		slog.LogAttrs(ctx, slog.LevelInfo, "job done", append(attrs, slog.Any("result", res))...)
-		return res, nil
-	}
+	return jobs.Serve(DecodeTimer, fn)
 }
 
 // ErrNoJob is returned for a timer whose message names no job.
@@ -59,20 +42,9 @@ func DecodeTimer(payload []byte) (jobs.Request, error) {
 	if !strings.EqualFold(ev.Type, "Timer") {
 		return req, fmt.Errorf("payload is not a timer event (Type %q)", ev.Type)
 	}
-	msg := strings.TrimSpace(ev.Message)
-	if msg == "" {
-		return req, ErrNoJob
+	req, err := jobs.Decode([]byte(ev.Message), ErrNoJob)
+	if err != nil && !errors.Is(err, ErrNoJob) {
+		return req, fmt.Errorf("timer %q message: %w", ev.TriggerName, err)
 	}
-	dec = json.NewDecoder(strings.NewReader(msg))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("timer %q message is not a job request: %w", ev.TriggerName, err)
-	}
-	if dec.More() {
-		return req, fmt.Errorf("timer %q message has data after the request object", ev.TriggerName)
-	}
-	if req.Job == "" {
-		return req, ErrNoJob
-	}
-	return req, nil
+	return req, err
 }
