@@ -12,15 +12,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tencentyun/scf-go-lib/events"
+
+	"github.com/siyuhq/siyu/shared/httpx"
 )
 
 // HTTPRequest is the API gateway / function URL event. scf-go-lib's
@@ -49,9 +49,9 @@ func HTTP(h http.Handler) func(context.Context, HTTPRequest) (HTTPResponse, erro
 				Body:       `{"error":{"code":"bad_request","message":"the request could not be read"}}` + "\n",
 			}, nil
 		}
-		w := newBuffer()
+		w := httpx.NewBuffer()
 		h.ServeHTTP(w, req)
-		return Response(w.status, w.header, w.body.Bytes()), nil
+		return Response(w.Status(), w.Header(), w.Body()), nil
 	}
 }
 
@@ -165,7 +165,7 @@ func Response(status int, header http.Header, body []byte) HTTPResponse {
 		resp.Headers[k] = strings.Join(vs, ",")
 	}
 	if len(body) > 0 {
-		if isText(resp.Headers["Content-Type"], body) {
+		if httpx.IsText(resp.Headers["Content-Type"], body) {
 			resp.Body = string(body)
 		} else {
 			resp.Body = base64.StdEncoding.EncodeToString(body)
@@ -173,49 +173,4 @@ func Response(status int, header http.Header, body []byte) HTTPResponse {
 		}
 	}
 	return resp
-}
-
-func isText(contentType string, body []byte) bool {
-	if !utf8.Valid(body) {
-		return false
-	}
-	if contentType == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	switch {
-	case strings.HasPrefix(mt, "text/"),
-		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
-		mt == "application/json", mt == "application/xml",
-		mt == "application/javascript", mt == "application/x-www-form-urlencoded":
-		return true
-	}
-	return false
-}
-
-// buffer is the http.ResponseWriter of one invocation.
-type buffer struct {
-	header      http.Header
-	body        bytes.Buffer
-	status      int
-	wroteHeader bool
-}
-
-func newBuffer() *buffer { return &buffer{header: make(http.Header), status: http.StatusOK} }
-
-func (b *buffer) Header() http.Header { return b.header }
-
-func (b *buffer) WriteHeader(status int) {
-	if b.wroteHeader {
-		return
-	}
-	b.wroteHeader, b.status = true, status
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.WriteHeader(http.StatusOK)
-	return b.body.Write(p)
 }
