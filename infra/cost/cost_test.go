@@ -114,6 +114,16 @@ func TestPriceAppliesListPricesAndTheFreeTier(t *testing.T) {
 			total:    0.000006 + 26.25*LambdaArmPerGBs + 0.625 + 0.00003 + 9000.0/1e9*0.5,
 			withFree: 0.625,
 		},
+		{
+			name: "cold starts and WeCom calls are billed time",
+			month: Month{
+				Fn: map[string]Usage{FnPoster: {Invocations: 1e6, ColdStarts: 1e6, WeComCalls: 1e6}},
+			},
+			// 1e6 × (80 ms + 100 ms) × 0.125 GB = 22,500 GB-s; requests 0.20;
+			// 0.3 GB of platform logs 0.15
+			total:    22_500*LambdaArmPerGBs + 0.20 + 0.15,
+			withFree: 0,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,6 +84,9 @@ type Usage struct {
 	RRU, WRU   float64
 	// LogBytes is what the function's logger wrote (JSON, as on Lambda).
 	LogBytes float64
+	// ColdStarts is the invocations assumed to start a new environment
+	// (not measured here: see ColdStartSeconds).
+	ColdStarts float64
 }
 
 func (u *Usage) add(o Usage) {
@@ -94,10 +97,11 @@ func (u *Usage) add(o Usage) {
 	u.RRU += o.RRU
 	u.WRU += o.WRU
 	u.LogBytes += o.LogBytes
+	u.ColdStarts += o.ColdStarts
 }
 
 func (u Usage) scaled(f float64) Usage {
-	return Usage{u.Invocations * f, u.Seconds * f, u.Requests * f, u.WeComCalls * f, u.RRU * f, u.WRU * f, u.LogBytes * f}
+	return Usage{u.Invocations * f, u.Seconds * f, u.Requests * f, u.WeComCalls * f, u.RRU * f, u.WRU * f, u.LogBytes * f, u.ColdStarts * f}
 }
 
 // Tick is the measured cost of one kind of poster tick.
@@ -393,6 +397,17 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	api.add(m.DashboardLoad.scaled(DashboardLoadsPerDay * MonthDays))
 	m.Fn[FnAPI] = api
 	m.SchedulerInvocations = (24*60 + 1) * MonthDays
+	// Cold starts, an upper bound: every callback, api request and nightly
+	// run starts a new environment; the poster, invoked every minute, stays
+	// warm but is recycled once an hour.
+	for _, fn := range []string{FnCallback, FnAPI, FnRollup} {
+		u := m.Fn[fn]
+		u.ColdStarts = u.Invocations
+		m.Fn[fn] = u
+	}
+	pu := m.Fn[FnPoster]
+	pu.ColdStarts = 24 * MonthDays
+	m.Fn[FnPoster] = pu
 
 	m.Items, m.TableBytes, err = tableSize(ctx, sq.DB())
 	if err != nil {

@@ -60,6 +60,10 @@ func AlwaysOn() float64 {
 const (
 	DynamoRoundTripSeconds = 0.005 // one DynamoDB request from Lambda, same region
 	WeComRoundTripSeconds  = 0.100 // one WeCom API call from the function's region
+	// ColdStartSeconds is the billed INIT of a cold start (custom runtime,
+	// provided.al2023): the callback bootstrap's median first invoke under
+	// aws-lambda-rie, BENCHMARKS.md "Cold start & size".
+	ColdStartSeconds = 0.080
 	// PlatformLogBytes is what Lambda itself logs per invocation (START,
 	// END and REPORT lines).
 	PlatformLogBytes = 300
@@ -75,9 +79,10 @@ func memGB(fn string) float64 {
 	return 0.125
 }
 
-// BilledSeconds is the in-process time plus the modelled network waits.
+// BilledSeconds is the in-process time plus the modelled network waits
+// and cold starts.
 func (u Usage) BilledSeconds() float64 {
-	return u.Seconds + u.Requests*DynamoRoundTripSeconds + u.WeComCalls*WeComRoundTripSeconds
+	return u.Seconds + u.Requests*DynamoRoundTripSeconds + u.WeComCalls*WeComRoundTripSeconds + u.ColdStarts*ColdStartSeconds
 }
 
 // GBs is the function's GB-seconds.
