@@ -30,7 +30,7 @@ func main() {
 	var (
 		sizesFlag = flag.String("sizes", "1000,10000,100000", "brand sizes in customers, comma-separated")
 		days      = flag.Int("days", 30, "days to simulate per size (scaled to a 30-day month)")
-		bigDays   = flag.Int("big-days", 7, "days to simulate for sizes of 10^5 customers and more (scaled linearly)")
+		bigDays   = flag.Int("big-days", 5, "days to simulate for sizes of 10^5 customers and more (scaled linearly)")
 		out       = flag.String("out", filepath.Join("build", "cost.md"), "markdown file to write")
 		verbose   = flag.Bool("v", false, "log the app's own messages to stderr")
 	)
@@ -54,7 +54,10 @@ func main() {
 	for _, s := range sizes {
 		start := time.Now()
 		logger.Info("measuring", "customers", s.Customers, "members", s.Members, "daily_adds", s.DailyAdds, "days", s.Days)
-		m, err := Measure(ctx, s, Options{Verbose: *verbose})
+		progress := func(day, deliveries int, took time.Duration) {
+			logger.Info("day simulated", "customers", s.Customers, "day", day+1, "of", s.Days, "deliveries", deliveries, "took", took.Round(time.Millisecond))
+		}
+		m, err := Measure(ctx, s, Options{Verbose: *verbose, Progress: progress})
 		if err != nil {
 			logger.Error("measure", "customers", s.Customers, "err", err)
 			os.Exit(1)

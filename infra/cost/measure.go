@@ -140,6 +140,8 @@ type Options struct {
 	Verbose bool
 	// Dir holds the SQLite file; a temporary directory by default.
 	Dir string
+	// Progress, if set, is told when each simulated day is done.
+	Progress func(day int, deliveries int, took time.Duration)
 }
 
 // Usage assumptions of the month (stated in the rendered output).
@@ -353,6 +355,7 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	m.PosterIdle, m.PosterActive = idle, active
 
 	for i := range size.Days {
+		dayStarted := time.Now()
 		dayStart := first.AddDays(i).Start(loc)
 		dayEnd := first.AddDays(i + 1).Start(loc)
 		clk.Set(dayEnd.Add(-time.Second))
@@ -377,6 +380,9 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 		u = raw[FnRollup]
 		u.add(mt.since(s, 1, billedMs(time.Since(start))))
 		raw[FnRollup] = u
+		if opts.Progress != nil {
+			opts.Progress(i, m.Deliveries, time.Since(dayStarted))
+		}
 	}
 
 	// One dashboard load, measured after the month (stats exist).
