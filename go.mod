@@ -8,8 +8,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
-	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.50.11
-	github.com/aws/aws-sdk-go-v2/service/ssm v1.82.0
 	github.com/awslabs/goformation/v7 v7.14.9
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/tencentyun/scf-go-lib v0.0.0-20230904103145-13c9a7eeca80

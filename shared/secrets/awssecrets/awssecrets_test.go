@@ -1,8 +1,9 @@
 package awssecrets_test
 
 // There is no SSM or Secrets Manager emulator to run here, so these tests run
-// the real SDK clients against a loopback HTTP server that speaks the two
-// services' JSON protocol (X-Amz-Target + JSON body) for the two calls used.
+// the fetcher against a loopback HTTP server that speaks the two services'
+// JSON protocol (X-Amz-Target + JSON body) for the two calls used, and check
+// each request carries a SigV4 signature for the right service and region.
 // That checks what we send (one batched, decrypting GetParameters) and how we
 // read answers; it does not check IAM or KMS behaviour.
 
@@ -18,7 +19,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/siyuhq/siyu/shared/secrets"
 	"github.com/siyuhq/siyu/shared/secrets/awssecrets"
@@ -43,6 +43,16 @@ type call struct {
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	target := r.Header.Get("X-Amz-Target")
+	service := "ssm"
+	if strings.HasPrefix(target, "secretsmanager.") {
+		service = "secretsmanager"
+	}
+	if auth := r.Header.Get("Authorization"); !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/") ||
+		!strings.Contains(auth, "/ap-east-1/"+service+"/aws4_request") || r.Header.Get("X-Amz-Date") == "" {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"__type":"MissingAuthenticationTokenException","message":"unsigned"}`)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	switch target {
 	case "AmazonSSM.GetParameters":
@@ -102,13 +112,9 @@ func newFetcher(t *testing.T, f *fakeAWS) *awssecrets.Fetcher {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "ap-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		HTTPClient:   srv.Client(),
-	}
-	return awssecrets.New(cfg)
+	f2 := awssecrets.New("ap-east-1", aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"})
+	f2.SSMEndpoint, f2.SecretsManagerEndpoint, f2.HTTP = srv.URL, srv.URL, srv.Client()
+	return f2
 }
 
 func TestFetch(t *testing.T) {
@@ -229,5 +235,26 @@ func TestIsSecretsManager(t *testing.T) {
 				t.Errorf("IsSecretsManager(%q) = %q, %v; want %q, %v", tt.ref, id, ok, tt.wantID, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestFromEnvUsesTheRoleAndTheStandardEndpointOverrides(t *testing.T) {
+	t.Setenv("AWS_REGION", "cn-north-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "session")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_SSM", "")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9/sm")
+	f, err := awssecrets.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SSMEndpoint != "https://ssm.cn-north-1.amazonaws.com.cn" || f.SecretsManagerEndpoint != "http://127.0.0.1:9/sm" || f.Credentials.SessionToken != "session" {
+		t.Errorf("fetcher %+v", f)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	if _, err := awssecrets.FromEnv(); err == nil {
+		t.Error("FromEnv without credentials succeeded")
 	}
 }
