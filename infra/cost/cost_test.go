@@ -182,3 +182,40 @@ func TestSizesScaleMembersGroupsAndDailyAdds(t *testing.T) {
 		})
 	}
 }
+
+func TestExtrapolationScalesWhatGrowsWithTheBrandOnly(t *testing.T) {
+	m := Month{
+		Size: SizeFor(1000, MonthDays), Deliveries: 700, CallbackRequests: 700, TableBytes: 1 << 20, Items: 2000,
+		Fn: map[string]Usage{
+			FnCallback: {Invocations: 700, ColdStarts: 700, WRU: 700},
+			FnRollup:   {Invocations: 30, ColdStarts: 30, WeComCalls: 1000, RRU: 5000},
+			FnPoster:   {Invocations: 43200, RRU: 130000},
+			FnAPI:      {Invocations: 660, RRU: 1000},
+		},
+	}
+	x := Extrapolate(m, 10_000)
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"callbacks grow tenfold", x.Fn[FnCallback].Invocations, 7000},
+		{"callback writes grow tenfold", x.Fn[FnCallback].WRU, 7000},
+		{"deliveries grow with them", float64(x.Deliveries), 7000},
+		{"the nightly run still runs once a night", x.Fn[FnRollup].Invocations, 30},
+		{"the nightly run's WeCom calls grow tenfold", x.Fn[FnRollup].WeComCalls, 10000},
+		{"the nightly run's reads grow tenfold", x.Fn[FnRollup].RRU, 50000},
+		{"the poster does not change", x.Fn[FnPoster].RRU, 130000},
+		{"the api does not change", x.Fn[FnAPI].Invocations, 660},
+		{"the table grows tenfold", float64(x.TableBytes), 10 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !near(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+	if x.ExtrapolatedFrom != 1000 || x.Size.Customers != 10_000 {
+		t.Errorf("extrapolated month %+v", x.Size)
+	}
+}

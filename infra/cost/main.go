@@ -28,7 +28,8 @@ import (
 
 func main() {
 	var (
-		sizesFlag = flag.String("sizes", "1000,10000,100000", "brand sizes in customers, comma-separated")
+		sizesFlag = flag.String("sizes", "1000,10000", "brand sizes in customers to simulate, comma-separated")
+		extraFlag = flag.String("extrapolate", "100000", "brand sizes to extrapolate linearly from the largest simulated one")
 		days      = flag.Int("days", 30, "days to simulate per size (scaled to a 30-day month)")
 		bigDays   = flag.Int("big-days", 5, "days to simulate for sizes of 10^5 customers and more (scaled linearly)")
 		out       = flag.String("out", filepath.Join("build", "cost.md"), "markdown file to write")
@@ -64,6 +65,17 @@ func main() {
 		}
 		logger.Info("measured", "customers", s.Customers, "deliveries", m.Deliveries, "took", time.Since(start).Round(time.Second))
 		months = append(months, m)
+	}
+	for _, f := range strings.Split(*extraFlag, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 || len(months) == 0 {
+			logger.Error("bad -extrapolate (or nothing simulated)", "value", f)
+			os.Exit(2)
+		}
+		months = append(months, Extrapolate(months[len(months)-1], n))
 	}
 	md := Render(months, time.Now().UTC())
 	fmt.Print(md)

@@ -132,6 +132,36 @@ type Month struct {
 	SchedulerInvocations float64
 	// NightlyErrors counts nightly runs that reported an error.
 	NightlyErrors int
+	// ExtrapolatedFrom is the measured size this month was scaled from
+	// (0: measured).
+	ExtrapolatedFrom int
+}
+
+// Extrapolate scales a measured month to a brand of n customers: the
+// callbacks, the nightly run and the table grow with the customers (new
+// relationships a day are a share of the base; the sync pages through every
+// relationship), the poster and the api do not depend on the brand's size.
+func Extrapolate(m Month, n int) Month {
+	f := float64(n) / float64(m.Size.Customers)
+	out := m
+	out.Size = SizeFor(n, m.Size.Days)
+	out.ExtrapolatedFrom = m.Size.Customers
+	out.Deliveries = int(math.Round(float64(m.Deliveries) * f))
+	out.CallbackRequests = int(math.Round(float64(m.CallbackRequests) * f))
+	out.Fn = map[string]Usage{}
+	for k, u := range m.Fn {
+		if k == FnCallback || k == FnRollup {
+			inv := u.Invocations
+			u = u.scaled(f)
+			if k == FnRollup {
+				u.Invocations, u.ColdStarts = inv, inv // still one run a night
+			}
+		}
+		out.Fn[k] = u
+	}
+	out.TableBytes = int64(float64(m.TableBytes) * f)
+	out.Items = int64(float64(m.Items) * f)
+	return out
 }
 
 // Options tunes Measure.

@@ -22,7 +22,11 @@ func Render(months []Month, at time.Time) string {
 		if !bill.SCFWithinPackage {
 			scf += " + overage (to verify)"
 		}
-		p("| %s | %s | %s | %s | ~%s |\n", pow10(m.Size.Customers), usd(bill.Total), usd(bill.TotalFree), scf, usd(AlwaysOn()))
+		name := pow10(m.Size.Customers)
+		if m.ExtrapolatedFrom != 0 {
+			name += " (extrapolated)"
+		}
+		p("| %s | %s | %s | %s | ~%s |\n", name, usd(bill.Total), usd(bill.TotalFree), scf, usd(AlwaysOn()))
 	}
 	p("\n")
 
@@ -30,9 +34,16 @@ func Render(months []Month, at time.Time) string {
 		bill := Price(m)
 		s := m.Size
 		p("#### %s customers\n\n", pow10(s.Customers))
+		if m.ExtrapolatedFrom != 0 {
+			p("Extrapolated, not simulated: the %s-customer month above scaled ×%g for the callbacks, the nightly run and the table "+
+				"(they grow with the customer base), the poster and the api as measured (they do not). The WeCom simulator's "+
+				"relationship listing scans every relationship for each member asked, which makes a simulated sync of 10^5 "+
+				"customers take hours on this machine. Counts below are the scaled ones.\n\n",
+				pow10(m.ExtrapolatedFrom), float64(s.Customers)/float64(m.ExtrapolatedFrom))
+		}
 		p("%d members, %d customer groups, ~%d new relationships a day (weekends +⅓); %d day(s) simulated",
 			s.Members, s.Groups, s.DailyAdds, s.Days)
-		if s.Days != MonthDays {
+		if s.Days != MonthDays && m.ExtrapolatedFrom == 0 {
 			p(", callbacks and nightly runs scaled linearly to %d days", MonthDays)
 		}
 		p(". %d callbacks delivered, %d callback requests served.\n\n", m.Deliveries, m.CallbackRequests)
