@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
@@ -52,6 +53,53 @@ type Store struct {
 	read  *sql.DB
 	d     Dialect
 	now   func() time.Time
+	// stmts caches prepared statements per pool and query text: parsing the
+	// SQL again on every call was the largest single cost of a rollup.
+	stmts sync.Map // stmtKey → *sql.Stmt
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// prepared returns the statement for query on db, preparing it once.
+func (s *Store) prepared(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{db, query}
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// writeStmts are the statements of a conditional write, prepared on the
+// write pool before its transaction starts (the pool may have a single
+// connection, which the transaction then holds).
+type writeStmts struct{ sel, del, upd, ins *sql.Stmt }
+
+func (s *Store) writeStatements(ctx context.Context) (w writeStmts, err error) {
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&w.sel, "SELECT data, n, version, expires_at FROM " + Table + " WHERE pk = ? AND sk = ?" + s.d.ForUpdate},
+		{&w.del, "DELETE FROM " + Table + " WHERE pk = ? AND sk = ?"},
+		{&w.upd, "UPDATE " + Table + " SET data = ?, n = ?, version = ?, expires_at = ? WHERE pk = ? AND sk = ?"},
+		{&w.ins, "INSERT INTO " + Table + " (pk, sk, data, n, version, expires_at) VALUES (?, ?, ?, ?, ?, ?)"},
+	} {
+		if *p.dst, err = s.prepared(ctx, s.write, p.query); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -70,6 +118,11 @@ func New(write, read *sql.DB, d Dialect) *Store {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -148,9 +201,11 @@ func (s *Store) Get(ctx context.Context, pk, sk string) (store.Item, error) {
 	it := store.Item{PK: pk, SK: sk}
 	var exp int64
 	err := s.readRetry(ctx, func() error {
-		return s.read.QueryRowContext(ctx,
-			"SELECT data, n, version, expires_at FROM "+Table+" WHERE pk = ? AND sk = ?", pk, sk,
-		).Scan(&it.Data, &it.N, &it.Version, &exp)
+		st, err := s.prepared(ctx, s.read, "SELECT data, n, version, expires_at FROM "+Table+" WHERE pk = ? AND sk = ?")
+		if err != nil {
+			return err
+		}
+		return st.QueryRowContext(ctx, pk, sk).Scan(&it.Data, &it.N, &it.Version, &exp)
 	})
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !live(exp, s.now().UnixMilli())) {
 		return store.Item{}, store.ErrNotFound
@@ -224,6 +279,10 @@ func (s *Store) update(ctx context.Context, pk, sk string, decide func(cur row, 
 }
 
 func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur row, nowMs int64) (*change, error)) (*change, error) {
+	ws, err := s.writeStatements(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	tx, err := s.write.BeginTx(ctx, s.d.TxOptions)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -231,9 +290,7 @@ func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur ro
 	defer tx.Rollback()
 
 	var cur row
-	err = tx.QueryRowContext(ctx,
-		"SELECT data, n, version, expires_at FROM "+Table+" WHERE pk = ? AND sk = ?"+s.d.ForUpdate, pk, sk,
-	).Scan(&cur.data, &cur.n, &cur.version, &cur.exp)
+	err = tx.StmtContext(ctx, ws.sel).QueryRowContext(ctx, pk, sk).Scan(&cur.data, &cur.n, &cur.version, &cur.exp)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -250,16 +307,14 @@ func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur ro
 	}
 	switch {
 	case ch == nil && cur.found:
-		_, err = tx.ExecContext(ctx, "DELETE FROM "+Table+" WHERE pk = ? AND sk = ?", pk, sk)
+		_, err = tx.StmtContext(ctx, ws.del).ExecContext(ctx, pk, sk)
 	case ch == nil:
 		return nil, nil
 	case cur.found:
-		_, err = tx.ExecContext(ctx,
-			"UPDATE "+Table+" SET data = ?, n = ?, version = ?, expires_at = ? WHERE pk = ? AND sk = ?",
+		_, err = tx.StmtContext(ctx, ws.upd).ExecContext(ctx,
 			blob(ch.data), ch.n, ch.version, ch.exp, pk, sk)
 	default:
-		_, err = tx.ExecContext(ctx,
-			"INSERT INTO "+Table+" (pk, sk, data, n, version, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+		_, err = tx.StmtContext(ctx, ws.ins).ExecContext(ctx,
 			pk, sk, blob(ch.data), ch.n, ch.version, ch.exp)
 	}
 	if err != nil {
@@ -421,7 +476,11 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	var page store.Page
 	err := s.readRetry(ctx, func() error {
 		page = store.Page{}
-		rows, err := s.read.QueryContext(ctx, query, args...)
+		st, err := s.prepared(ctx, s.read, query)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
