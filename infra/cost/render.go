@@ -41,12 +41,18 @@ func Render(months []Month, at time.Time) string {
 				"customers take hours on this machine. Counts below are the scaled ones.\n\n",
 				pow10(m.ExtrapolatedFrom), float64(s.Customers)/float64(m.ExtrapolatedFrom))
 		}
-		p("%d members, %d customer groups, ~%d new relationships a day (weekends +⅓); %d day(s) simulated",
-			s.Members, s.Groups, s.DailyAdds, s.Days)
+		p("%d members, %d customer groups, ~%d new relationships a day (weekends +⅓)", s.Members, s.Groups, s.DailyAdds)
+		if m.ExtrapolatedFrom == 0 {
+			p("; %d day(s) simulated", s.Days)
+		}
 		if s.Days != MonthDays && m.ExtrapolatedFrom == 0 {
 			p(", callbacks and nightly runs scaled linearly to %d days", MonthDays)
 		}
-		p(". %d callbacks delivered, %d callback requests served.\n\n", m.Deliveries, m.CallbackRequests)
+		if m.ExtrapolatedFrom != 0 {
+			p(". ~%d callbacks a month (scaled).\n\n", m.Deliveries*MonthDays/s.Days)
+		} else {
+			p(". %d callbacks delivered, %d callback requests served.\n\n", m.Deliveries, m.CallbackRequests)
+		}
 		p("| function | memory | invocations | in-process s | billed GB-s | store requests | WeCom calls | RRU | WRU | Lambda $ | DynamoDB $ | $ / month |\n")
 		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, l := range bill.Lines {
@@ -74,6 +80,14 @@ func Render(months []Month, at time.Time) string {
 		p("| tick | count | in-process time / tick | store requests / tick | RRU / tick | WRU / tick |\n|---|---:|---:|---:|---:|---:|\n")
 		tick("idle", m.PosterIdle)
 		tick("active (sends or follows a post)", m.PosterActive)
+		if len(m.Nightly) > 0 {
+			p("\nThe nightly run (one rollup invocation), per night:\n\n")
+			p("| job | in-process s | store requests | WeCom calls | RRU | WRU |\n|---|---:|---:|---:|---:|---:|\n")
+			for _, job := range NightlyJobs {
+				u := m.Nightly[job].scaled(1 / float64(s.Days))
+				p("| %s | %.2f | %s | %s | %s | %s |\n", job, u.Seconds, num(u.Requests), num(u.WeComCalls), num(u.RRU), num(u.WRU))
+			}
+		}
 		d := m.DashboardLoad
 		p("\nOne dashboard load: %s requests, %.1f ms in process, %s RRU, %s WRU.", num(d.Invocations), 1000*d.Seconds, num(d.RRU), num(d.WRU))
 		if m.NightlyErrors > 0 {
