@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -44,90 +44,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// memStore is a minimal store.Store for these tests.
-type memStore struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	items map[[2]string]store.Item
-}
-
-func newMemStore(now func() time.Time) *memStore {
-	return &memStore{now: now, items: map[[2]string]store.Item{}}
-}
-
-func (m *memStore) live(pk, sk string) (store.Item, bool) {
-	it, ok := m.items[[2]string{pk, sk}]
-	if !ok || !it.Live(m.now()) {
-		return store.Item{}, false
-	}
-	return it, true
-}
-
-func (m *memStore) Get(_ context.Context, pk, sk string) (store.Item, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	it, ok := m.live(pk, sk)
-	if !ok {
-		return store.Item{}, store.ErrNotFound
-	}
-	return it, nil
-}
-
-func (m *memStore) check(pk, sk string, cond store.Cond) (store.Item, error) {
-	cur, ok := m.live(pk, sk)
-	switch {
-	case cond.IsAbsent() && ok:
-		return cur, store.ErrConditionFailed
-	case cond.IsVersion() && (!ok || cur.Version != cond.Version()):
-		return cur, store.ErrConditionFailed
-	}
-	return cur, nil
-}
-
-func (m *memStore) Put(_ context.Context, it store.Item, cond store.Cond) (store.Item, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, err := m.check(it.PK, it.SK, cond)
-	if err != nil {
-		return store.Item{}, err
-	}
-	it.Version = cur.Version + 1
-	m.items[[2]string{it.PK, it.SK}] = it
-	return it, nil
-}
-
-func (m *memStore) Incr(_ context.Context, pk, sk string, delta int64, exp time.Time) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, _ := m.live(pk, sk)
-	cur.PK, cur.SK, cur.N, cur.Version = pk, sk, cur.N+delta, cur.Version+1
-	if !exp.IsZero() {
-		cur.ExpiresAt = exp
-	}
-	m.items[[2]string{pk, sk}] = cur
-	return cur.N, nil
-}
-
-func (m *memStore) Delete(_ context.Context, pk, sk string, cond store.Cond) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, err := m.check(pk, sk, cond); err != nil {
-		return err
-	}
-	delete(m.items, [2]string{pk, sk})
-	return nil
-}
-
-func (m *memStore) Query(context.Context, store.Query) (store.Page, error) {
-	return store.Page{}, errors.New("memStore: query not needed here")
-}
-
-func (m *memStore) Close() error { return nil }
-
 // fixture is a simulator, a shared store and a clock.
 type fixture struct {
 	sim    *wecomsim.Sim
-	store  *memStore
+	store  *storetest.MemStore
 	clock  *clock
 	sleeps []time.Duration
 	mu     sync.Mutex
@@ -140,7 +60,7 @@ func newFixture(t *testing.T, opts wecomsim.Options) *fixture {
 	opts.Seed = 7
 	f.sim = wecomsim.New(opts)
 	t.Cleanup(f.sim.Close)
-	f.store = newMemStore(f.clock.Now)
+	f.store = storetest.NewMemStore(f.clock.Now)
 	return f
 }
 
@@ -639,7 +559,7 @@ func BenchmarkCallWithCachedToken(b *testing.B) {
 	sim.PutMember(wecomsim.Member{UserID: "lina"})
 	_ = sim.PutRelationship(wecomsim.Relationship{UserID: "lina", ExternalUserID: "wmBench", CreateTime: c.Now()})
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
-		Store: newMemStore(c.Now), Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Store: storetest.NewMemStore(c.Now), Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := client.ListExternalContacts(ctx, "lina"); err != nil {

@@ -1,0 +1,12 @@
+package storetest_test
+
+import (
+	"testing"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+)
+
+func TestMemStorePassesTheConformanceSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return storetest.NewMemStore(nil) })
+}
