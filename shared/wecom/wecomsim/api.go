@@ -432,15 +432,7 @@ func (s *Sim) apiGroupChatList(_ *http.Request, body []byte) (map[string]any, *a
 			}
 		}
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(refs, off, req.Limit)
-	if page == nil {
-		page = []wecom.GroupChatRef{}
-	}
-	return map[string]any{"group_chat_list": page, "next_cursor": next}, nil
+	return listPage(refs, req.Cursor, req.Limit, "group_chat_list")
 }
 
 func (s *Sim) apiGroupChatGet(_ *http.Request, body []byte) (map[string]any, *apiError) {
@@ -538,4 +530,18 @@ func pageOf[T any](all []T, off, limit int) ([]T, string) {
 		next = base64.RawURLEncoding.EncodeToString([]byte("off:" + strconv.Itoa(end)))
 	}
 	return all[off:end], next
+}
+
+// listPage answers one cursor page of rows under key, with next_cursor, as
+// WeCom's list APIs do (an empty list, never null).
+func listPage[T any](rows []T, cursor string, limit int, key string) (map[string]any, *apiError) {
+	off, e := parseCursor(cursor)
+	if e != nil {
+		return nil, e
+	}
+	page, next := pageOf(rows, off, limit)
+	if page == nil {
+		page = []T{}
+	}
+	return map[string]any{key: page, "next_cursor": next}, nil
 }

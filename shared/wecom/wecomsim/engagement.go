@@ -308,15 +308,7 @@ func (s *Sim) apiGetMomentTask(_ *http.Request, body []byte) (map[string]any, *a
 		}
 		rows = append(rows, wecom.MomentPublisher{UserID: m, PublishStatus: st})
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, limit)
-	if page == nil {
-		page = []wecom.MomentPublisher{}
-	}
-	return map[string]any{"task_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, limit, "task_list")
 }
 
 func (s *Sim) apiGetMomentSendResult(_ *http.Request, body []byte) (map[string]any, *apiError) {
@@ -338,15 +330,7 @@ func (s *Sim) apiGetMomentSendResult(_ *http.Request, body []byte) (map[string]a
 	for _, c := range s.reached(req.MomentID, req.UserID) {
 		rows = append(rows, wecom.ExternalRef{ExternalUserID: c})
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, limit)
-	if page == nil {
-		page = []wecom.ExternalRef{}
-	}
-	return map[string]any{"customer_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, limit, "customer_list")
 }
 
 func (s *Sim) apiGetMomentComments(_ *http.Request, body []byte) (map[string]any, *apiError) {
@@ -436,15 +420,7 @@ func (s *Sim) apiGetGroupMsgTask(_ *http.Request, body []byte) (map[string]any, 
 		}
 		rows = append(rows, row)
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, limit)
-	if page == nil {
-		page = []wecom.GroupMsgTask{}
-	}
-	return map[string]any{"task_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, limit, "task_list")
 }
 
 func (s *Sim) apiGetGroupMsgSendResult(_ *http.Request, body []byte) (map[string]any, *apiError) {
@@ -489,13 +465,5 @@ func (s *Sim) apiGetGroupMsgSendResult(_ *http.Request, body []byte) (map[string
 			rows = append(rows, row)
 		}
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, limit)
-	if page == nil {
-		page = []wecom.GroupMsgSend{}
-	}
-	return map[string]any{"send_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, limit, "send_list")
 }

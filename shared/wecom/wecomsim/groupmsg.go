@@ -140,15 +140,7 @@ func (s *Sim) apiGetGroupMsgListV2(_ *http.Request, body []byte) (map[string]any
 			rows = append(rows, r)
 		}
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, req.Limit)
-	if page == nil {
-		page = []row{}
-	}
-	return map[string]any{"group_msg_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, req.Limit, "group_msg_list")
 }
 
 func (s *Sim) apiCancelGroupMsgSend(_ *http.Request, body []byte) (map[string]any, *apiError) {

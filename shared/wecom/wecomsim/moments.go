@@ -329,13 +329,5 @@ func (s *Sim) apiGetMomentList(_ *http.Request, body []byte) (map[string]any, *a
 			rows = append(rows, row)
 		}
 	}
-	off, e := parseCursor(req.Cursor)
-	if e != nil {
-		return nil, e
-	}
-	page, next := pageOf(rows, off, req.Limit)
-	if page == nil {
-		page = []wecom.Moment{}
-	}
-	return map[string]any{"moment_list": page, "next_cursor": next}, nil
+	return listPage(rows, req.Cursor, req.Limit, "moment_list")
 }
