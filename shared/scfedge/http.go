@@ -43,11 +43,9 @@ func HTTP(h http.Handler) func(context.Context, HTTPRequest) (HTTPResponse, erro
 		req, err := Request(ctx, ev)
 		if err != nil {
 			slog.LogAttrs(ctx, slog.LevelWarn, "api gateway event rejected", slog.String("err", err.Error()))
-			return HTTPResponse{
-				StatusCode: http.StatusBadRequest,
-				Headers:    map[string]string{"Content-Type": "application/json; charset=utf-8"},
-				Body:       `{"error":{"code":"bad_request","message":"the request could not be read"}}` + "\n",
-			}, nil
+			w := httpx.NewBuffer()
+			httpx.Error(w, http.StatusBadRequest, "bad_request", "the request could not be read")
+			return Response(w.Status(), w.Header(), w.Body()), nil
 		}
 		w := httpx.NewBuffer()
 		h.ServeHTTP(w, req)
