@@ -38,26 +38,32 @@ func dayRange(pk string, from, to calendar.Day) store.Query {
 	return store.Query{PK: pk, From: from.String(), To: to.String() + "#\uffff"}
 }
 
-// DailyRange returns one row per day from..to, with zeros for days that
-// have no stored stats.
-func DailyRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Daily, error) {
-	rows, err := queryAll[Daily](ctx, s, store.Query{PK: pkDaily, From: from.String(), To: to.String()})
+// everyDay reads a partition keyed by day and returns one row per day
+// from..to, made by zero(day) where nothing is stored.
+func everyDay[T any](ctx context.Context, s store.Store, pk string, from, to calendar.Day, date func(T) string, zero func(string) T) ([]T, error) {
+	rows, err := queryAll[T](ctx, s, store.Query{PK: pk, From: from.String(), To: to.String()})
 	if err != nil {
 		return nil, err
 	}
-	byDay := make(map[string]Daily, len(rows))
+	byDay := make(map[string]T, len(rows))
 	for _, r := range rows {
-		byDay[r.Date] = r
+		byDay[date(r)] = r
 	}
-	out := make([]Daily, 0, from.DaysUntil(to)+1)
+	out := make([]T, 0, from.DaysUntil(to)+1)
 	for d := from; !d.After(to); d = d.AddDays(1) {
 		r, ok := byDay[d.String()]
 		if !ok {
-			r = Daily{Date: d.String()}
+			r = zero(d.String())
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// DailyRange returns one row per day from..to, with zeros for days that
+// have no stored stats.
+func DailyRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Daily, error) {
+	return everyDay(ctx, s, pkDaily, from, to, func(r Daily) string { return r.Date }, func(d string) Daily { return Daily{Date: d} })
 }
 
 // MemberRange returns the per-member rows from..to, by day then member.
@@ -73,23 +79,7 @@ func ChannelRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]
 
 // CohortRange returns one cohort per day from..to, zeros where none is stored.
 func CohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]Cohort, error) {
-	rows, err := queryAll[Cohort](ctx, s, store.Query{PK: pkCohort, From: from.String(), To: to.String()})
-	if err != nil {
-		return nil, err
-	}
-	byDay := make(map[string]Cohort, len(rows))
-	for _, r := range rows {
-		byDay[r.Date] = r
-	}
-	out := make([]Cohort, 0, from.DaysUntil(to)+1)
-	for d := from; !d.After(to); d = d.AddDays(1) {
-		r, ok := byDay[d.String()]
-		if !ok {
-			r = Cohort{Date: d.String()}
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return everyDay(ctx, s, pkCohort, from, to, func(r Cohort) string { return r.Date }, func(d string) Cohort { return Cohort{Date: d} })
 }
 
 // GroupRange returns the per-group rows from..to, by day then chat; a group
