@@ -66,6 +66,10 @@ var cases = []testCase{
 	{"Invalid queries and keys are rejected", testValidation},
 	{"Racing IfAbsent writers: exactly one wins", testRaceIfAbsent},
 	{"Racing IfVersion writers: exactly one wins", testRaceIfVersion},
+	{"GetMany returns the live items of the asked keys only", testGetMany},
+	{"QueryMany returns each partition whole, in order, and nothing else", testQueryMany},
+	{"WriteMany applies each write exactly as Put or Delete Always would", testWriteMany},
+	{"WriteMany and GetMany take batches larger than one round trip", testWriteManyLarge},
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
