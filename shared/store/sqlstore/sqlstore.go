@@ -288,9 +288,21 @@ func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur ro
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	ch, err := s.applyInTx(ctx, tx, ws, pk, sk, decide)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, errAtCommit{err}
+	}
+	return ch, nil
+}
 
+// applyInTx reads the row at pk/sk inside tx, lets decide choose, and
+// writes the choice.
+func (s *Store) applyInTx(ctx context.Context, tx *sql.Tx, ws writeStmts, pk, sk string, decide func(cur row, nowMs int64) (*change, error)) (*change, error) {
 	var cur row
-	err = tx.StmtContext(ctx, ws.sel).QueryRowContext(ctx, pk, sk).Scan(&cur.data, &cur.n, &cur.version, &cur.exp)
+	err := tx.StmtContext(ctx, ws.sel).QueryRowContext(ctx, pk, sk).Scan(&cur.data, &cur.n, &cur.version, &cur.exp)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -320,9 +332,6 @@ func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur ro
 	if err != nil {
 		return nil, fmt.Errorf("write: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, errAtCommit{err}
-	}
 	return ch, nil
 }
 
@@ -331,7 +340,22 @@ func (s *Store) Put(ctx context.Context, it store.Item, cond store.Cond) (store.
 	if err := store.CheckKey(it.PK, it.SK); err != nil {
 		return store.Item{}, err
 	}
-	ch, err := s.update(ctx, it.PK, it.SK, func(cur row, _ int64) (*change, error) {
+	ch, err := s.update(ctx, it.PK, it.SK, putDecision(it, cond))
+	if errors.Is(err, store.ErrConditionFailed) {
+		return store.Item{}, err
+	}
+	if err != nil {
+		return store.Item{}, fmt.Errorf("%s: put %s/%s (%s): %w", s.d.Name, it.PK, it.SK, cond, err)
+	}
+	return store.Item{
+		PK: it.PK, SK: it.SK, Data: nilIfEmpty(it.Data), N: ch.n,
+		Version: ch.version, ExpiresAt: ExpiryTime(ch.exp),
+	}, nil
+}
+
+// putDecision is what Put under cond stores over the current row.
+func putDecision(it store.Item, cond store.Cond) func(cur row, _ int64) (*change, error) {
+	return func(cur row, _ int64) (*change, error) {
 		version := int64(1) // an expired item is gone: a new one starts again
 		switch {
 		case cond.IsAbsent():
@@ -347,18 +371,10 @@ func (s *Store) Put(ctx context.Context, it store.Item, cond store.Cond) (store.
 			version = cur.version + 1
 		}
 		return &change{data: it.Data, n: it.N, version: version, exp: ExpiryMillis(it.ExpiresAt)}, nil
-	})
-	if errors.Is(err, store.ErrConditionFailed) {
-		return store.Item{}, err
 	}
-	if err != nil {
-		return store.Item{}, fmt.Errorf("%s: put %s/%s (%s): %w", s.d.Name, it.PK, it.SK, cond, err)
-	}
-	return store.Item{
-		PK: it.PK, SK: it.SK, Data: nilIfEmpty(it.Data), N: ch.n,
-		Version: ch.version, ExpiresAt: ExpiryTime(ch.exp),
-	}, nil
 }
+
+func deleteDecision(cur row, _ int64) (*change, error) { return nil, nil }
 
 // Incr adds delta to the counter at pk/sk.
 func (s *Store) Incr(ctx context.Context, pk, sk string, delta int64, expiresAt time.Time) (int64, error) {
