@@ -16,7 +16,7 @@ import (
 
 // dynalite starts dynalite and points the SDK's standard configuration at
 // it, exactly as a local stack or CI does: only environment variables.
-func dynalite(t *testing.T) *dynamodb.Client {
+func dynalite(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	endpoint := testutil.Dynalite(t)
 	for k, v := range map[string]string{
