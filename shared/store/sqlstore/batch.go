@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/siyuhq/siyu/shared/store"
@@ -172,22 +174,93 @@ func (s *Store) tryWriteChunk(ctx context.Context, writes []store.Write) error {
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	// Prepared before the transaction starts: the write pool may have a
+	// single connection, which the transaction then holds.
+	var upserts upsertStmts
+	if s.d.Upsert != "" {
+		for size := 1; size <= upsertRows; size *= 2 {
+			query := "INSERT INTO " + Table + " (pk, sk, data, n, version, expires_at) VALUES " +
+				strings.Repeat("(?, ?, ?, ?, 1, ?), ", size-1) + "(?, ?, ?, ?, 1, ?)" + s.d.Upsert
+			if upserts[bits.Len(uint(size))-1], err = s.prepared(ctx, s.write, query); err != nil {
+				return fmt.Errorf("prepare upsert: %w", err)
+			}
+		}
+	}
 	tx, err := s.write.BeginTx(ctx, s.d.TxOptions)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, w := range writes {
-		decide := deleteDecision
-		if !w.Delete {
-			decide = putDecision(w.Item, store.Always)
+	if s.d.Upsert == "" {
+		for _, w := range writes {
+			decide := deleteDecision
+			if !w.Delete {
+				decide = putDecision(w.Item, store.Always)
+			}
+			if _, err := s.applyInTx(ctx, tx, ws, w.Item.PK, w.Item.SK, decide); err != nil {
+				return fmt.Errorf("%s/%s: %w", w.Item.PK, w.Item.SK, err)
+			}
 		}
-		if _, err := s.applyInTx(ctx, tx, ws, w.Item.PK, w.Item.SK, decide); err != nil {
-			return fmt.Errorf("%s/%s: %w", w.Item.PK, w.Item.SK, err)
+	} else {
+		// Runs of puts go as multi-row upserts; a delete ends a run, so a
+		// later write of the same key still lands after an earlier one.
+		nowMs := s.now().UnixMilli()
+		run := 0
+		for i, w := range writes {
+			if !w.Delete {
+				run++
+				if i < len(writes)-1 {
+					continue
+				}
+			}
+			end := i
+			if !w.Delete {
+				end = i + 1
+			}
+			if err := upserts.write(ctx, tx, writes[end-run:end], nowMs); err != nil {
+				return err
+			}
+			run = 0
+			if w.Delete {
+				if _, err := tx.StmtContext(ctx, ws.del).ExecContext(ctx, w.Item.PK, w.Item.SK); err != nil {
+					return fmt.Errorf("%s/%s: delete: %w", w.Item.PK, w.Item.SK, err)
+				}
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return errAtCommit{err}
+	}
+	return nil
+}
+
+// upsertRows is the most rows one upsert statement carries (6 placeholders
+// a row).
+const upsertRows = 64
+
+// upsertStmts holds the upsert of 1, 2, 4, ... upsertRows rows (index =
+// log2 of the row count).
+type upsertStmts [7]*sql.Stmt
+
+// write stores puts with the dialect's multi-row upsert, in statements of
+// upsertRows, upsertRows/2, ... rows.
+func (u *upsertStmts) write(ctx context.Context, tx *sql.Tx, puts []store.Write, nowMs int64) error {
+	for len(puts) > 0 {
+		size := upsertRows
+		for size > len(puts) {
+			size /= 2
+		}
+		chunk := puts[:size]
+		puts = puts[size:]
+		args := make([]any, 0, 5*size+1)
+		for _, w := range chunk {
+			it := w.Item
+			args = append(args, it.PK, it.SK, blob(it.Data), it.N, ExpiryMillis(it.ExpiresAt))
+		}
+		args = append(args, nowMs)
+		if _, err := tx.StmtContext(ctx, u[bits.Len(uint(size))-1]).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("upsert %d rows from %s/%s: %w", size, chunk[0].Item.PK, chunk[0].Item.SK, err)
+		}
 	}
 	return nil
 }

@@ -41,6 +41,13 @@ type Dialect struct {
 	// Conflict reports an error after which a write transaction may simply
 	// run again: a racing insert (duplicate key), a deadlock, a busy database.
 	Conflict func(error) bool
+	// Upsert, when set, is appended to a multi-row INSERT so that a row whose
+	// key exists is updated as Put Always would: data, n and expires_at
+	// replaced, version + 1 when the existing row is live (its expires_at is
+	// 0 or after the one ? placeholder, the current unix ms), 1 when expired.
+	// WriteMany then writes many puts per statement instead of reading each
+	// row first.
+	Upsert string
 	// ConnLost reports an error that means the connection to the server broke
 	// (a serverless database that paused, a restart). Reads and uncommitted
 	// writes are retried after it.

@@ -54,6 +54,12 @@ var dialect = sqlstore.Dialect{
 	TxOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	Conflict:  isConflict,
 	ConnLost:  isConnLost,
+	// Assignments run left to right and see the columns already assigned,
+	// so version is decided on the old expires_at before it is replaced.
+	// VALUES(col) is the row that collided (MariaDB has no row alias).
+	Upsert: ` ON DUPLICATE KEY UPDATE
+		version = IF(expires_at = 0 OR expires_at > ?, version + 1, 1),
+		data = VALUES(data), n = VALUES(n), expires_at = VALUES(expires_at)`,
 }
 
 // Pool settings: connections idle longer than the database's pause delay

@@ -45,6 +45,11 @@ const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
 var dialect = sqlstore.Dialect{
 	Name:     "sqlite",
 	Conflict: isBusy,
+	// In DO UPDATE, bare column names are the existing row and every SET
+	// expression sees its old values.
+	Upsert: ` ON CONFLICT (pk, sk) DO UPDATE SET
+		version = CASE WHEN expires_at = 0 OR expires_at > ? THEN version + 1 ELSE 1 END,
+		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`,
 }
 
 // Open opens (creating if needed) the database file at path.
