@@ -1,7 +1,6 @@
 package churn
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,21 +63,42 @@ func SetBaseline(ctx context.Context, s store.Store, loc *time.Location, at time
 	}
 	t := day.Start(loc).Unix() - 1
 	customers := map[string]bool{}
+	var facts []store.Item
+	var live []change
+	flush := func() error {
+		if err := putFacts(ctx, s, facts); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		if err := applyChanges(ctx, s, live); err != nil {
+			return fmt.Errorf("baseline: store live relationships: %w", err)
+		}
+		facts, live = facts[:0], live[:0]
+		return nil
+	}
 	for _, r := range rels {
 		if r.Member == "" || r.Customer == "" {
 			return fmt.Errorf("baseline relationship %+v lacks a member or customer", r)
 		}
 		customers[r.Customer] = true
-		if err := putFact(ctx, s, r.Customer, fact{Member: r.Member, Time: t, Kind: kindBaseline, Channel: r.Channel, Key: "baseline"}); err != nil {
-			return fmt.Errorf("baseline: %w", err)
+		it, err := fact{Member: r.Member, Time: t, Kind: kindBaseline, Channel: r.Channel, Key: "baseline"}.item(r.Customer)
+		if err != nil {
+			return err
 		}
+		facts = append(facts, it)
 		since := r.Since.Unix()
 		if r.Since.IsZero() {
 			since = t
 		}
-		if err := putLive(ctx, s, liveRow{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: since}); err != nil {
-			return fmt.Errorf("baseline: %w", err)
+		row := liveRow{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: since}
+		live = append(live, change{key: store.Key{PK: pkLive, SK: liveSK(r.Customer, r.Member)}, data: row.encode()})
+		if len(facts) == store.MaxLimit {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	data, _ := json.Marshal(baselineMeta{Day: day.String(), At: at.Unix(), Customers: int64(len(customers))})
 	if _, err := s.Put(ctx, store.Item{PK: pkMeta, SK: "baseline", Data: data}, store.Always); err != nil {
@@ -102,15 +122,9 @@ func readBaseline(ctx context.Context, s store.Store) (baselineMeta, bool, error
 	return m, true, nil
 }
 
-func putLive(ctx context.Context, s store.Store, r liveRow) error {
-	data, _ := json.Marshal(r)
-	if cur, err := s.Get(ctx, pkLive, liveSK(r.Customer, r.Member)); err == nil && bytes.Equal(cur.Data, data) {
-		return nil // unchanged: skip the write
-	}
-	if _, err := s.Put(ctx, store.Item{PK: pkLive, SK: liveSK(r.Customer, r.Member), Data: data}, store.Always); err != nil {
-		return fmt.Errorf("store live relationship %s/%s: %w", r.Member, r.Customer, err)
-	}
-	return nil
+func (r liveRow) encode() []byte {
+	data, _ := json.Marshal(r) // strings and ints only: cannot fail
+	return data
 }
 
 // liveAsOf is the last day whose facts are folded into rel#live.

@@ -67,48 +67,99 @@ func factOf(rec events.Record) (customer string, f fact, ok bool) {
 	return e.ExternalUserID, f, true
 }
 
-// putFact stores f; the same event always produces the same item, so a
-// re-run rewrites identical bytes.
-func putFact(ctx context.Context, s store.Store, customer string, f fact) error {
+func (f fact) item(customer string) (store.Item, error) {
 	data, err := json.Marshal(f)
 	if err != nil {
-		return fmt.Errorf("encode fact: %w", err)
+		return store.Item{}, fmt.Errorf("encode fact: %w", err)
 	}
-	// A re-run finds the same bytes: a read is much cheaper than a write
-	// (a transaction on SQL, a write unit on DynamoDB), so skip the write.
-	if cur, err := s.Get(ctx, custPK(customer), f.sk()); err == nil && bytes.Equal(cur.Data, data) {
+	return store.Item{PK: custPK(customer), SK: f.sk(), Data: data}, nil
+}
+
+// change is one wanted state of an item: Data to store, or absent when del.
+type change struct {
+	key  store.Key
+	data []byte
+	del  bool
+}
+
+// applyChanges brings items to the wanted states, writing only those that
+// differ: a re-run finds the same bytes, and a read is much cheaper than a
+// write (a transaction on SQL, a write unit on DynamoDB). Reads and writes
+// go a batch at a time (store.GetMany, store.WriteMany).
+func applyChanges(ctx context.Context, s store.Store, changes []change) error {
+	if len(changes) == 0 {
 		return nil
 	}
-	if _, err := s.Put(ctx, store.Item{PK: custPK(customer), SK: f.sk(), Data: data}, store.Always); err != nil {
-		return fmt.Errorf("store fact of customer %s: %w", customer, err)
+	keys := make([]store.Key, len(changes))
+	for i, c := range changes {
+		keys[i] = c.key
+	}
+	cur, err := store.GetMany(ctx, s, keys)
+	if err != nil {
+		return err
+	}
+	var writes []store.Write
+	for _, c := range changes {
+		it, exists := cur[c.key]
+		switch {
+		case c.del && !exists:
+		case c.del:
+			writes = append(writes, store.Write{Item: store.Item{PK: c.key.PK, SK: c.key.SK}, Delete: true})
+			delete(cur, c.key)
+		case exists && bytes.Equal(it.Data, c.data):
+		default:
+			writes = append(writes, store.Write{Item: store.Item{PK: c.key.PK, SK: c.key.SK, Data: c.data}})
+			cur[c.key] = store.Item{Data: c.data}
+		}
+	}
+	return store.WriteMany(ctx, s, writes)
+}
+
+// putFacts stores facts; the same event always produces the same item, so
+// a re-run writes nothing.
+func putFacts(ctx context.Context, s store.Store, items []store.Item) error {
+	changes := make([]change, len(items))
+	for i, it := range items {
+		changes[i] = change{key: store.Key{PK: it.PK, SK: it.SK}, data: it.Data}
+	}
+	if err := applyChanges(ctx, s, changes); err != nil {
+		return fmt.Errorf("store facts: %w", err)
 	}
 	return nil
 }
 
-// loadFacts reads every fact of one customer, in time order (then member,
-// then key, so the order is the same on every run).
-func loadFacts(ctx context.Context, s store.Store, customer string) ([]fact, error) {
-	var out []fact
-	q := store.Query{PK: custPK(customer), Limit: store.MaxLimit}
-	for {
-		page, err := s.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read facts of customer %s: %w", customer, err)
-		}
-		for _, it := range page.Items {
+// loadFacts reads every fact of each customer (one batch read), each
+// customer's in time order (then member, then key, so the order is the same
+// on every run).
+func loadFacts(ctx context.Context, s store.Store, customers []string) (map[string][]fact, error) {
+	pks := make([]string, len(customers))
+	for i, c := range customers {
+		pks[i] = custPK(c)
+	}
+	parts, err := store.QueryMany(ctx, s, pks)
+	if err != nil {
+		return nil, fmt.Errorf("read facts of %d customers: %w", len(customers), err)
+	}
+	out := make(map[string][]fact, len(customers))
+	for _, c := range customers {
+		items := parts[custPK(c)]
+		facts := make([]fact, 0, len(items))
+		for _, it := range items {
 			var f fact
 			if err := json.Unmarshal(it.Data, &f); err != nil {
 				return nil, fmt.Errorf("decode fact %s/%s: %w", it.PK, it.SK, err)
 			}
-			out = append(out, f)
+			facts = append(facts, f)
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
+		sortFacts(facts)
+		out[c] = facts
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	return out, nil
+}
+
+func sortFacts(facts []fact) {
+	sort.SliceStable(facts, func(i, j int) bool {
+		a, b := facts[i], facts[j]
 		if a.Time != b.Time {
 			return a.Time < b.Time
 		}
@@ -117,7 +168,6 @@ func loadFacts(ctx context.Context, s store.Store, customer string) ([]fact, err
 		}
 		return a.Key < b.Key
 	})
-	return out, nil
 }
 
 // pair is a live relationship during a fold.

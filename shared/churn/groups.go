@@ -58,12 +58,9 @@ func groupStart(ctx context.Context, s store.Store, chat string, d calendar.Day)
 	return last.Members, nil
 }
 
-func putGroupCarry(ctx context.Context, s store.Store, chat string, d calendar.Day, members int64) error {
-	data, _ := json.Marshal(groupCarry{Day: d.String(), Members: members})
-	if _, err := s.Put(ctx, store.Item{PK: chatPK(chat), SK: d.String(), Data: data}, store.Always); err != nil {
-		return fmt.Errorf("store members of group %s: %w", chat, err)
-	}
-	return nil
+func groupCarryChange(chat string, d calendar.Day, members int64) change {
+	data, _ := json.Marshal(groupCarry{Day: d.String(), Members: members}) // cannot fail
+	return change{key: store.Key{PK: chatPK(chat), SK: d.String()}, data: data}
 }
 
 // groupTally accumulates one group's day from its events.
@@ -111,6 +108,7 @@ func addGroupEvent(tallies map[string]*groupTally, rec events.Record) {
 // groupDays turns the day's tallies into rows and stores each group's carry.
 func groupDays(ctx context.Context, s store.Store, d calendar.Day, tallies map[string]*groupTally) ([]GroupDay, error) {
 	out := make([]GroupDay, 0, len(tallies))
+	carries := make([]change, 0, len(tallies))
 	for chat, t := range tallies {
 		start, err := groupStart(ctx, s, chat, d)
 		if err != nil {
@@ -123,10 +121,11 @@ func groupDays(ctx context.Context, s store.Store, d calendar.Day, tallies map[s
 			g.MembersEnd = 0
 		}
 		g.QuitRate = ratio(t.quitsSelf+t.quitsRemoved, start+t.joins)
-		if err := putGroupCarry(ctx, s, chat, d, g.MembersEnd); err != nil {
-			return nil, err
-		}
+		carries = append(carries, groupCarryChange(chat, d, g.MembersEnd))
 		out = append(out, g)
+	}
+	if err := applyChanges(ctx, s, carries); err != nil {
+		return nil, fmt.Errorf("store members of groups: %w", err)
 	}
 	return out, nil
 }

@@ -59,18 +59,25 @@ func (r *Rollup) Run(ctx context.Context, req jobs.Request) (jobs.Result, error)
 		return nil, &jobs.BadRequestError{Msg: fmt.Sprintf("the rollup would need %d days (%s to %s), more than %d: backfill in steps, oldest first", n, from, to, jobs.MaxDays)}
 	}
 
+	states := make([]dayState, 0, from.DaysUntil(to)+1)
 	for d := from; !d.After(to); d = d.AddDays(1) {
-		if _, err := r.ApplyFacts(ctx, d); err != nil {
+		st, err := r.prepare(ctx, d)
+		if err != nil {
 			return nil, err
 		}
+		states = append(states, st)
 	}
 	var total DayResult
 	var lastDaily Daily
 	days := 0
 	for d := from; !d.After(to); d = d.AddDays(1) {
 		start := time.Now()
-		res, err := r.compute(ctx, d)
+		st := states[from.DaysUntil(d)]
+		res, err := r.compute(ctx, d, !st.unchanged())
 		if err != nil {
+			return nil, err
+		}
+		if err := r.markApplied(ctx, d, st.seen); err != nil {
 			return nil, err
 		}
 		days++

@@ -69,13 +69,21 @@ func CustomerEnded(ctx context.Context, s store.Store, loc *time.Location, now t
 			latest[p] = last{at: f.Time, kind: f.Kind}
 		}
 	}
+	customers := make([]string, 0, len(byCustomer))
 	for customer := range byCustomer {
-		facts, err := loadFacts(ctx, s, customer)
+		customers = append(customers, customer)
+	}
+	for len(customers) > 0 {
+		batch := customers[:min(len(customers), store.MaxLimit)]
+		customers = customers[len(batch):]
+		facts, err := loadFacts(ctx, s, batch)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range facts {
-			see(Pair{Member: f.Member, Customer: customer}, f)
+		for customer, fs := range facts {
+			for _, f := range fs {
+				see(Pair{Member: f.Member, Customer: customer}, f)
+			}
 		}
 	}
 

@@ -1,7 +1,10 @@
 package churn
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,39 +55,148 @@ type DayResult struct {
 // customers_end (or the baseline), so days must be run in order; Run does
 // that.
 //
-// It reads d's event partition twice — once to write each relationship
-// event as a fact of its customer (ApplyFacts), once to fold every customer
-// touched that day over their own facts — and nothing else of history.
-// Memory holds per-member/channel/group tallies and an 8-byte hash per
-// customer touched.
+// It reads d's event partition (to write each relationship event as a fact
+// of its customer, unless the day is unchanged since its last run), then
+// again to fold every customer touched that day over their own facts, and
+// nothing else of history. Memory holds per-member/channel/group tallies,
+// one page of events and an 8-byte hash per customer touched.
 func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
-	if _, err := r.ApplyFacts(ctx, d); err != nil {
+	st, err := r.prepare(ctx, d)
+	if err != nil {
 		return DayResult{}, err
 	}
-	return r.compute(ctx, d)
+	res, err := r.compute(ctx, d, !st.unchanged())
+	if err != nil {
+		return res, err
+	}
+	return res, r.markApplied(ctx, d, st.seen)
 }
 
-// ApplyFacts writes every relationship event of day d as a fact of its
-// customer and returns how many events the day has. It is idempotent. Run
-// applies the facts of all its days before computing any, so a cohort sees
-// the losses of later days in the same run.
-func (r *Rollup) ApplyFacts(ctx context.Context, d calendar.Day) (int64, error) {
-	var n int64
-	err := r.Log.Day(ctx, d, func(rec events.Record) error {
-		n++
-		if customer, f, ok := factOf(rec); ok {
-			return putFact(ctx, r.Store, customer, f)
+// applied is stored at rel#meta/applied#<day> when a run of the day has
+// finished: what the day's event partition held when the run started.
+type applied struct {
+	Events int64  `json:"events"`
+	Digest string `json:"digest"`
+	// Format is factFormat of the code that ran.
+	Format int `json:"format"`
+}
+
+// factFormat changes whenever the bytes of a fact or a live row derived
+// from the same event change, so that a new version re-applies every day.
+const factFormat = 1
+
+func appliedSK(d calendar.Day) string { return "applied#" + d.String() }
+
+// dayState is what a run found of a day before applying its facts.
+type dayState struct {
+	seen, last applied
+	// ran: a run of the day finished before (last is what it saw).
+	ran bool
+}
+
+// unchanged: the day's events are exactly those of the last finished run,
+// so its facts and the live rows of its pairs are already written.
+func (s dayState) unchanged() bool { return s.ran && s.last == s.seen }
+
+// prepare digests d's event partition (its sort keys, which name every
+// event) and writes the day's facts unless the day is unchanged since its
+// last finished run. Without a finished run the facts are written blindly
+// (a first run finds none; a run cut short rewrites the same bytes);
+// after late events they are compared first so only the new ones are
+// written.
+func (r *Rollup) prepare(ctx context.Context, d calendar.Day) (dayState, error) {
+	var st dayState
+	h := sha256.New()
+	q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
+	for {
+		page, err := r.Store.Query(ctx, q)
+		if err != nil {
+			return st, fmt.Errorf("read events of %s: %w", d, err)
 		}
+		for _, it := range page.Items {
+			h.Write([]byte(it.SK))
+			h.Write([]byte{'\n'})
+		}
+		st.seen.Events += int64(len(page.Items))
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	st.seen.Digest = hex.EncodeToString(h.Sum(nil))
+	st.seen.Format = factFormat
+
+	it, err := r.Store.Get(ctx, pkMeta, appliedSK(d))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return st, fmt.Errorf("read what the last run of %s saw: %w", d, err)
+	default:
+		if err := json.Unmarshal(it.Data, &st.last); err != nil {
+			return st, fmt.Errorf("decode what the last run of %s saw: %w", d, err)
+		}
+		st.ran = true
+	}
+	if st.unchanged() {
+		return st, nil
+	}
+	if err := r.applyFacts(ctx, d, !st.ran); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// markApplied records what the finished run of d saw.
+func (r *Rollup) markApplied(ctx context.Context, d calendar.Day, seen applied) error {
+	data, err := json.Marshal(seen)
+	if err != nil {
+		return err
+	}
+	if cur, err := r.Store.Get(ctx, pkMeta, appliedSK(d)); err == nil && bytes.Equal(cur.Data, data) {
 		return nil
+	}
+	if _, err := r.Store.Put(ctx, store.Item{PK: pkMeta, SK: appliedSK(d), Data: data}, store.Always); err != nil {
+		return fmt.Errorf("record the run of %s: %w", d, err)
+	}
+	return nil
+}
+
+// applyFacts writes every relationship event of day d as a fact of its
+// customer, a page of events at a time; blind skips reading what is stored.
+// It is idempotent. Run applies the facts of all its days before computing
+// any, so a cohort sees the losses of later days in the same run.
+func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool) error {
+	err := r.Log.DayPages(ctx, d, func(recs []events.Record) error {
+		items := make([]store.Item, 0, len(recs))
+		for _, rec := range recs {
+			if customer, f, ok := factOf(rec); ok {
+				it, err := f.item(customer)
+				if err != nil {
+					return err
+				}
+				items = append(items, it)
+			}
+		}
+		if blind {
+			writes := make([]store.Write, len(items))
+			for i, it := range items {
+				writes[i] = store.Write{Item: it}
+			}
+			return store.WriteMany(ctx, r.Store, writes)
+		}
+		return putFacts(ctx, r.Store, items)
 	})
 	if err != nil {
-		return n, fmt.Errorf("apply facts of %s: %w", d, err)
+		return fmt.Errorf("apply facts of %s: %w", d, err)
 	}
-	return n, nil
+	return nil
 }
 
-// compute is Day once the day's facts are written.
-func (r *Rollup) compute(ctx context.Context, d calendar.Day) (DayResult, error) {
+// compute is Day once the day's facts are written. updateLive is false
+// when the day is unchanged since its last run: the live rows of its pairs
+// were written then, and any later change of them came with a fact of
+// another day, whose run rewrote them.
+func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool) (DayResult, error) {
 	res := DayResult{Daily: Daily{Date: d.String()}}
 	start, err := r.customersStart(ctx, d)
 	if err != nil {
@@ -98,24 +210,38 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day) (DayResult, error)
 	groups := map[string]*groupTally{}
 	t := newTally(d)
 	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
-	err = r.Log.Day(ctx, d, func(rec events.Record) error {
-		res.Events++
-		customer, _, ok := factOf(rec)
-		if !ok {
-			addGroupEvent(groups, rec)
-			return nil
+	err = r.Log.DayPages(ctx, d, func(recs []events.Record) error {
+		// The customers first seen on this page, read in one batch.
+		var customers []string
+		for _, rec := range recs {
+			res.Events++
+			customer, _, ok := factOf(rec)
+			if !ok {
+				addGroupEvent(groups, rec)
+				continue
+			}
+			h := maphash.String(seed, customer)
+			if _, ok := done[h]; ok {
+				continue
+			}
+			done[h] = struct{}{}
+			customers = append(customers, customer)
 		}
-		h := maphash.String(seed, customer)
-		if _, ok := done[h]; ok {
-			return nil
-		}
-		done[h] = struct{}{}
-		facts, err := loadFacts(ctx, r.Store, customer)
+		facts, err := loadFacts(ctx, r.Store, customers)
 		if err != nil {
 			return err
 		}
-		live := t.customer(facts, dayStart, dayEnd)
-		return r.updateLive(ctx, customer, facts, live, dayStart, dayEnd)
+		var changes []change
+		for _, customer := range customers {
+			live := t.customer(facts[customer], dayStart, dayEnd)
+			if updateLive {
+				changes = liveChanges(changes, customer, facts[customer], live, dayStart, dayEnd)
+			}
+		}
+		if err := applyChanges(ctx, r.Store, changes); err != nil {
+			return fmt.Errorf("update live relationships: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("rollup %s: %w", d, err)
@@ -165,29 +291,26 @@ func (r *Rollup) customersStart(ctx context.Context, d calendar.Day) (int64, err
 	return prev.CustomersEnd, nil
 }
 
-// updateLive rewrites the rel#live rows of the pairs that had facts on the
-// day, from the customer's whole fold (the latest state Siyu knows).
-func (r *Rollup) updateLive(ctx context.Context, customer string, facts []fact, live map[string]pair, dayStart, dayEnd int64) error {
-	done := map[string]bool{}
+// liveChanges appends the wanted rel#live rows of the pairs that had facts
+// on the day, from the customer's whole fold (the latest state Siyu knows).
+func liveChanges(out []change, customer string, facts []fact, live map[string]pair, dayStart, dayEnd int64) []change {
+	var done map[string]bool
 	for _, f := range facts {
 		if f.Time < dayStart || f.Time >= dayEnd || done[f.Member] {
 			continue
 		}
+		if done == nil {
+			done = map[string]bool{}
+		}
 		done[f.Member] = true
+		key := store.Key{PK: pkLive, SK: liveSK(customer, f.Member)}
 		if p, ok := live[f.Member]; ok {
-			if err := putLive(ctx, r.Store, liveRow{Member: f.Member, Customer: customer, Channel: p.channel, Since: p.start}); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := r.Store.Get(ctx, pkLive, liveSK(customer, f.Member)); errors.Is(err, store.ErrNotFound) {
-			continue // already absent: skip the write
-		}
-		if err := r.Store.Delete(ctx, pkLive, liveSK(customer, f.Member), store.Always); err != nil {
-			return fmt.Errorf("drop live relationship %s/%s: %w", f.Member, customer, err)
+			out = append(out, change{key: key, data: liveRow{Member: f.Member, Customer: customer, Channel: p.channel, Since: p.start}.encode()})
+		} else {
+			out = append(out, change{key: key, del: true})
 		}
 	}
-	return nil
+	return out
 }
 
 // tally accumulates a day's numbers over its customers.
@@ -341,24 +464,39 @@ func sortedFlows(m map[string]*Flows) []Flows {
 }
 
 // store writes the day's results, replacing every row of an earlier run.
+// Rows whose bytes did not change are not written again (a nightly run
+// re-runs a month of days, most of them unchanged), and rows the new run no
+// longer has are deleted.
 func (r *Rollup) store(ctx context.Context, d calendar.Day, res DayResult) error {
 	day := d.String()
-	put := func(pk, sk string, v any) error {
+	var changes []change
+	want := func(pk, sk string, v any) error {
 		data, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encode %s/%s: %w", pk, sk, err)
 		}
-		if _, err := r.Store.Put(ctx, store.Item{PK: pk, SK: sk, Data: data}, store.Always); err != nil {
-			return fmt.Errorf("store %s/%s: %w", pk, sk, err)
-		}
+		changes = append(changes, change{key: store.Key{PK: pk, SK: sk}, data: data})
 		return nil
 	}
+	// A day's rows of one partition: the ones of the earlier run that the new
+	// run lacks are deleted.
 	replace := func(pk string, rows map[string]any) error {
-		if err := r.dropStale(ctx, pk, day+"#", rows); err != nil {
-			return err
+		old, err := store.QueryAll(ctx, r.Store, store.Query{PK: pk, Prefix: day + "#", Limit: store.MaxLimit})
+		if err != nil {
+			return fmt.Errorf("read %s/%s#*: %w", pk, day, err)
 		}
-		for sk, v := range rows {
-			if err := put(pk, sk, v); err != nil {
+		for _, it := range old {
+			if _, ok := rows[it.SK]; !ok {
+				changes = append(changes, change{key: store.Key{PK: pk, SK: it.SK}, del: true})
+			}
+		}
+		sks := make([]string, 0, len(rows))
+		for sk := range rows {
+			sks = append(sks, sk)
+		}
+		sort.Strings(sks)
+		for _, sk := range sks {
+			if err := want(pk, sk, rows[sk]); err != nil {
 				return err
 			}
 		}
@@ -385,39 +523,22 @@ func (r *Rollup) store(ctx context.Context, d calendar.Day, res DayResult) error
 	if err := replace(pkGroup, groups); err != nil {
 		return err
 	}
-	if err := put(pkCohort, day, res.Cohort); err != nil {
+	if err := want(pkCohort, day, res.Cohort); err != nil {
 		return err
+	}
+	if err := applyChanges(ctx, r.Store, changes); err != nil {
+		return fmt.Errorf("store results: %w", err)
 	}
 	if err := r.markLiveAsOf(ctx, d); err != nil {
 		return err
 	}
 	// The daily row last: its presence means the day is complete.
-	return put(pkDaily, day, res.Daily)
-}
-
-// dropStale deletes rows under prefix that the new run no longer has.
-func (r *Rollup) dropStale(ctx context.Context, pk, prefix string, keep map[string]any) error {
-	q := store.Query{PK: pk, Prefix: prefix, Limit: store.MaxLimit}
-	var stale []string
-	for {
-		page, err := r.Store.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("read %s/%s*: %w", pk, prefix, err)
-		}
-		for _, it := range page.Items {
-			if _, ok := keep[it.SK]; !ok {
-				stale = append(stale, it.SK)
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
+	changes = changes[:0]
+	if err := want(pkDaily, day, res.Daily); err != nil {
+		return err
 	}
-	for _, sk := range stale {
-		if err := r.Store.Delete(ctx, pk, sk, store.Always); err != nil {
-			return fmt.Errorf("drop stale %s/%s: %w", pk, sk, err)
-		}
+	if err := applyChanges(ctx, r.Store, changes); err != nil {
+		return fmt.Errorf("store results: %w", err)
 	}
 	return nil
 }

@@ -105,12 +105,28 @@ func SK(createTime int64, key string) string {
 // Day calls fn for every event of day d in time order, reading the day's
 // partition page by page and nothing else.
 func (l *Log) Day(ctx context.Context, d calendar.Day, fn func(Record) error) error {
+	return l.DayPages(ctx, d, func(recs []Record) error {
+		for _, rec := range recs {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DayPages is Day a page (up to store.MaxLimit events) at a time, for
+// callers that batch their own reads and writes per page. The slice is
+// reused between calls.
+func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) error) error {
 	q := store.Query{PK: PK(d), Limit: store.MaxLimit}
+	var recs []Record
 	for {
 		page, err := l.Store.Query(ctx, q)
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", d, err)
 		}
+		recs = recs[:0]
 		for _, it := range page.Items {
 			var rec Record
 			if err := json.Unmarshal(it.Data, &rec); err != nil {
@@ -119,7 +135,10 @@ func (l *Log) Day(ctx context.Context, d calendar.Day, fn func(Record) error) er
 			if rec.Event.Event != "" {
 				rec.Known = rec.Raw == ""
 			}
-			if err := fn(rec); err != nil {
+			recs = append(recs, rec)
+		}
+		if len(recs) > 0 {
+			if err := fn(recs); err != nil {
 				return err
 			}
 		}
