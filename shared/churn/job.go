@@ -60,8 +60,9 @@ func (r *Rollup) Run(ctx context.Context, req jobs.Request) (jobs.Result, error)
 	}
 
 	states := make([]dayState, 0, from.DaysUntil(to)+1)
+	b := newBudget()
 	for d := from; !d.After(to); d = d.AddDays(1) {
-		st, err := r.prepare(ctx, d)
+		st, err := r.prepare(ctx, d, b)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +74,8 @@ func (r *Rollup) Run(ctx context.Context, req jobs.Request) (jobs.Result, error)
 	for d := from; !d.After(to); d = d.AddDays(1) {
 		start := time.Now()
 		st := states[from.DaysUntil(d)]
-		res, err := r.compute(ctx, d, !st.unchanged())
+		res, err := r.compute(ctx, d, !st.unchanged(), st.scan)
+		states[from.DaysUntil(d)].scan = nil // let its memory go
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"sort"
 	"time"
@@ -61,11 +60,11 @@ type DayResult struct {
 // nothing else of history. Memory holds per-member/channel/group tallies,
 // one page of events and an 8-byte hash per customer touched.
 func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
-	st, err := r.prepare(ctx, d)
+	st, err := r.prepare(ctx, d, newBudget())
 	if err != nil {
 		return DayResult{}, err
 	}
-	res, err := r.compute(ctx, d, !st.unchanged())
+	res, err := r.compute(ctx, d, !st.unchanged(), st.scan)
 	if err != nil {
 		return res, err
 	}
@@ -92,6 +91,8 @@ type dayState struct {
 	seen, last applied
 	// ran: a run of the day finished before (last is what it saw).
 	ran bool
+	// scan is what applying the facts saw of the day (nil when unchanged).
+	scan *dayScan
 }
 
 // unchanged: the day's events are exactly those of the last finished run,
@@ -104,7 +105,7 @@ func (s dayState) unchanged() bool { return s.ran && s.last == s.seen }
 // (a first run finds none; a run cut short rewrites the same bytes);
 // after late events they are compared first so only the new ones are
 // written.
-func (r *Rollup) prepare(ctx context.Context, d calendar.Day) (dayState, error) {
+func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (dayState, error) {
 	var st dayState
 	h := sha256.New()
 	q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
@@ -140,9 +141,11 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day) (dayState, error) 
 	if st.unchanged() {
 		return st, nil
 	}
-	if err := r.applyFacts(ctx, d, !st.ran); err != nil {
+	st.scan = newDayScan(b)
+	if err := r.applyFacts(ctx, d, !st.ran, st.scan); err != nil {
 		return st, err
 	}
+	st.scan.done = nil // only the kept list is needed from here on
 	return st, nil
 }
 
@@ -163,10 +166,12 @@ func (r *Rollup) markApplied(ctx context.Context, d calendar.Day, seen applied) 
 
 // applyFacts writes every relationship event of day d as a fact of its
 // customer, a page of events at a time; blind skips reading what is stored.
+// scan sees every page.
 // It is idempotent. Run applies the facts of all its days before computing
 // any, so a cohort sees the losses of later days in the same run.
-func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool) error {
+func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool, scan *dayScan) error {
 	err := r.Log.DayPages(ctx, d, func(recs []events.Record) error {
+		scan.add(recs)
 		items := make([]store.Item, 0, len(recs))
 		for _, rec := range recs {
 			if customer, f, ok := factOf(rec); ok {
@@ -195,8 +200,9 @@ func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool) err
 // compute is Day once the day's facts are written. updateLive is false
 // when the day is unchanged since its last run: the live rows of its pairs
 // were written then, and any later change of them came with a fact of
-// another day, whose run rewrote them.
-func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool) (DayResult, error) {
+// another day, whose run rewrote them. scan, when it kept the day's
+// customers while the facts were applied, saves reading the events again.
+func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool, scan *dayScan) (DayResult, error) {
 	res := DayResult{Daily: Daily{Date: d.String()}}
 	start, err := r.customersStart(ctx, d)
 	if err != nil {
@@ -204,29 +210,9 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool) (
 	}
 	res.Daily.CustomersStart = start
 
-	// Every touched customer once, in the order first seen.
-	seed := maphash.MakeSeed()
-	done := map[uint64]struct{}{}
-	groups := map[string]*groupTally{}
 	t := newTally(d)
 	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
-	err = r.Log.DayPages(ctx, d, func(recs []events.Record) error {
-		// The customers first seen on this page, read in one batch.
-		var customers []string
-		for _, rec := range recs {
-			res.Events++
-			customer, _, ok := factOf(rec)
-			if !ok {
-				addGroupEvent(groups, rec)
-				continue
-			}
-			h := maphash.String(seed, customer)
-			if _, ok := done[h]; ok {
-				continue
-			}
-			done[h] = struct{}{}
-			customers = append(customers, customer)
-		}
+	fold := func(customers []string) error {
 		facts, err := loadFacts(ctx, r.Store, customers)
 		if err != nil {
 			return err
@@ -242,11 +228,20 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool) (
 			return fmt.Errorf("update live relationships: %w", err)
 		}
 		return nil
-	})
+	}
+	if scan == nil || !scan.keep {
+		// Read the day's events: each page's new customers, one batch each.
+		scan = newDayScan(nil)
+		err = r.Log.DayPages(ctx, d, func(recs []events.Record) error { return fold(scan.add(recs)) })
+	} else {
+		// Applying the facts kept the customers: a batch at a time.
+		err = scan.each(store.MaxLimit, fold)
+	}
 	if err != nil {
 		return res, fmt.Errorf("rollup %s: %w", d, err)
 	}
-	done = nil
+	res.Events = scan.events
+	groups := scan.groups
 
 	res.Daily.NewCustomers = t.daily.NewCustomers
 	res.Daily.LostCustomers = t.daily.LostCustomers

@@ -81,13 +81,10 @@ func NewLog(s store.Store, loc *time.Location) *Log {
 // Append stores e exactly once. It reports whether the event was new; a
 // duplicate (same key) returns false and no error.
 func (l *Log) Append(ctx context.Context, e wecom.Event, origin string) (Record, bool, error) {
-	rec := Record{Event: e, Origin: origin, ReceivedAt: l.Now().UnixMilli(), Key: Key(e, origin)}
-	data, err := json.Marshal(rec)
+	rec, it, err := l.Item(e, origin)
 	if err != nil {
-		return rec, false, fmt.Errorf("encode event: %w", err)
+		return rec, false, err
 	}
-	day := calendar.Of(rec.Time(), l.Loc)
-	it := store.Item{PK: PK(day), SK: SK(e.CreateTime, rec.Key), Data: data}
 	if _, err := l.Store.Put(ctx, it, store.IfAbsent); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			return rec, false, nil
@@ -95,6 +92,17 @@ func (l *Log) Append(ctx context.Context, e wecom.Event, origin string) (Record,
 		return rec, false, fmt.Errorf("store event %s/%s: %w", it.PK, it.SK, err)
 	}
 	return rec, true, nil
+}
+
+// Item is the record of e and the item Append stores it as.
+func (l *Log) Item(e wecom.Event, origin string) (Record, store.Item, error) {
+	rec := Record{Event: e, Origin: origin, ReceivedAt: l.Now().UnixMilli(), Key: Key(e, origin)}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return rec, store.Item{}, fmt.Errorf("encode event: %w", err)
+	}
+	day := calendar.Of(rec.Time(), l.Loc)
+	return rec, store.Item{PK: PK(day), SK: SK(e.CreateTime, rec.Key), Data: data}, nil
 }
 
 // SK orders a day's events by time, then key.
