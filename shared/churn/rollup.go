@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"sort"
 	"time"
@@ -107,26 +108,6 @@ func (s dayState) unchanged() bool { return s.ran && s.last == s.seen }
 // written.
 func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (dayState, error) {
 	var st dayState
-	h := sha256.New()
-	q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
-	for {
-		page, err := r.Store.Query(ctx, q)
-		if err != nil {
-			return st, fmt.Errorf("read events of %s: %w", d, err)
-		}
-		for _, it := range page.Items {
-			h.Write([]byte(it.SK))
-			h.Write([]byte{'\n'})
-		}
-		st.seen.Events += int64(len(page.Items))
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
-	}
-	st.seen.Digest = hex.EncodeToString(h.Sum(nil))
-	st.seen.Format = factFormat
-
 	it, err := r.Store.Get(ctx, pkMeta, appliedSK(d))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -138,15 +119,58 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 		}
 		st.ran = true
 	}
-	if st.unchanged() {
-		return st, nil
+	if st.ran {
+		// Has the day changed since? Its sort keys say (they name every
+		// event), without decoding a single event.
+		var dg digest
+		q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
+		for {
+			page, err := r.Store.Query(ctx, q)
+			if err != nil {
+				return st, fmt.Errorf("read events of %s: %w", d, err)
+			}
+			for _, it := range page.Items {
+				dg.add(it.SK)
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+		if st.seen = dg.applied(); st.unchanged() {
+			return st, nil
+		}
 	}
 	st.scan = newDayScan(b)
 	if err := r.applyFacts(ctx, d, !st.ran, st.scan); err != nil {
 		return st, err
 	}
-	st.scan.done = nil // only the kept list is needed from here on
+	st.seen = st.scan.digest.applied() // exactly the events whose facts were applied
+	st.scan.done = nil                 // only the kept list is needed from here on
 	return st, nil
+}
+
+// digest names a day's events: their number and a hash of their sort keys
+// in order.
+type digest struct {
+	h hash.Hash
+	n int64
+}
+
+func (d *digest) add(sk string) {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	d.h.Write([]byte(sk))
+	d.h.Write([]byte{'\n'})
+	d.n++
+}
+
+func (d *digest) applied() applied {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	return applied{Events: d.n, Digest: hex.EncodeToString(d.h.Sum(nil)), Format: factFormat}
 }
 
 // markApplied records what the finished run of d saw.

@@ -26,6 +26,7 @@ type dayScan struct {
 	done   map[uint64]struct{} // 8-byte hashes of the customers seen
 	groups map[string]*groupTally
 	events int64
+	digest digest
 
 	budget *budget
 	keep   bool
@@ -45,6 +46,7 @@ func (s *dayScan) add(recs []events.Record) []string {
 	var fresh []string
 	for _, rec := range recs {
 		s.events++
+		s.digest.add(events.SK(rec.CreateTime, rec.Key))
 		customer, _, ok := factOf(rec)
 		if !ok {
 			addGroupEvent(s.groups, rec)
