@@ -106,6 +106,39 @@ func TestCounts(t *testing.T) {
 			// 100 items of about 20 bytes fit in one 4 KiB unit.
 			want: metered.Counts{Writes: 100, WriteUnits: 100, Reads: 1, ItemsRead: 100, ReadUnits: 1},
 		},
+		{
+			name: "a batch read is one request per 100 distinct keys, each key billed as a get",
+			do: func(ctx context.Context, s store.Store) error {
+				if err := store.WriteMany(ctx, s, []store.Write{
+					{Item: store.Item{PK: "p", SK: "big", Data: big}},
+					{Item: store.Item{PK: "p", SK: "gone"}, Delete: true},
+				}); err != nil {
+					return err
+				}
+				keys := []store.Key{{PK: "p", SK: "big"}, {PK: "p", SK: "big"}}
+				for i := range 149 {
+					keys = append(keys, store.Key{PK: "p", SK: fmt.Sprintf("missing%03d", i)})
+				}
+				got, err := store.GetMany(ctx, s, keys)
+				if err == nil && len(got) != 1 {
+					err = fmt.Errorf("GetMany found %d items, want 1", len(got))
+				}
+				return err
+			},
+			// 150 distinct keys: 2 requests; the 5000-byte item 2 units, 149 misses 1 each.
+			want: metered.Counts{Writes: 2, WriteUnits: 6, Reads: 2, ItemsRead: 1, ReadUnits: 151},
+		},
+		{
+			name: "a batch of partitions is one query each",
+			do: func(ctx context.Context, s store.Store) error {
+				if _, err := s.Put(ctx, store.Item{PK: "a", SK: "1", Data: small}, store.Always); err != nil {
+					return err
+				}
+				_, err := store.QueryMany(ctx, s, []string{"a", "b", "a"})
+				return err
+			},
+			want: metered.Counts{Writes: 1, WriteUnits: 1, Reads: 2, ItemsRead: 1, ReadUnits: 2},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
