@@ -34,8 +34,8 @@ type dayScan struct {
 	ends   []uint32
 }
 
-// newDayScan returns a scan that keeps customers while b lasts (never when
-// b is nil).
+// newDayScan returns a scan that keeps customers while b lasts and digests
+// the events; with a nil b it does neither (a day folded from its events).
 func newDayScan(b *budget) *dayScan {
 	return &dayScan{seed: maphash.MakeSeed(), done: map[uint64]struct{}{},
 		groups: map[string]*groupTally{}, budget: b, keep: b != nil}
@@ -46,7 +46,9 @@ func (s *dayScan) add(recs []events.Record) []string {
 	var fresh []string
 	for _, rec := range recs {
 		s.events++
-		s.digest.add(events.SK(rec.CreateTime, rec.Key))
+		if s.budget != nil { // applying facts: the run records what it saw
+			s.digest.add(events.SK(rec.CreateTime, rec.Key))
+		}
 		customer, _, ok := factOf(rec)
 		if !ok {
 			addGroupEvent(s.groups, rec)
