@@ -3,7 +3,9 @@ package churn
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -68,11 +70,55 @@ func factOf(rec events.Record) (customer string, f fact, ok bool) {
 }
 
 func (f fact) item(customer string) (store.Item, error) {
-	data, err := json.Marshal(f)
-	if err != nil {
-		return store.Item{}, fmt.Errorf("encode fact: %w", err)
+	return store.Item{PK: custPK(customer), SK: f.sk(), Data: f.encode()}, nil
+}
+
+// factV2 starts a fact in the compact encoding: the time as a varint, then
+// member, kind, channel, origin and key, each a uvarint length and bytes. A
+// fact is written once per relationship event and read by every run of every
+// day its customer is touched, so it is kept small and cheap to decode.
+// Facts stored as JSON (first byte '{') by earlier versions are still read.
+const factV2 = 0x02
+
+func (f fact) encode() []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+5+len(f.Member)+len(f.Kind)+len(f.Channel)+len(f.Origin)+len(f.Key))
+	b = append(b, factV2)
+	b = binary.AppendVarint(b, f.Time)
+	for _, s := range [...]string{f.Member, f.Kind, f.Channel, f.Origin, f.Key} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	return store.Item{PK: custPK(customer), SK: f.sk(), Data: data}, nil
+	return b
+}
+
+var errFact = errors.New("malformed fact")
+
+func decodeFact(data []byte) (fact, error) {
+	var f fact
+	if len(data) > 0 && data[0] == '{' {
+		err := json.Unmarshal(data, &f)
+		return f, err
+	}
+	if len(data) == 0 || data[0] != factV2 {
+		return f, errFact
+	}
+	b := data[1:]
+	t, n := binary.Varint(b)
+	if n <= 0 {
+		return f, errFact
+	}
+	f.Time, b = t, b[n:]
+	for _, dst := range [...]*string{&f.Member, &f.Kind, &f.Channel, &f.Origin, &f.Key} {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return f, errFact
+		}
+		*dst, b = string(b[n:n+int(l)]), b[n+int(l):]
+	}
+	if len(b) != 0 {
+		return f, errFact
+	}
+	return f, nil
 }
 
 // change is one wanted state of an item: Data to store, or absent when del.
@@ -145,8 +191,8 @@ func loadFacts(ctx context.Context, s store.Store, customers []string) (map[stri
 		items := parts[custPK(c)]
 		facts := make([]fact, 0, len(items))
 		for _, it := range items {
-			var f fact
-			if err := json.Unmarshal(it.Data, &f); err != nil {
+			f, err := decodeFact(it.Data)
+			if err != nil {
 				return nil, fmt.Errorf("decode fact %s/%s: %w", it.PK, it.SK, err)
 			}
 			facts = append(facts, f)

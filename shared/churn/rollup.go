@@ -83,7 +83,8 @@ type applied struct {
 
 // factFormat changes whenever the bytes of a fact or a live row derived
 // from the same event change, so that a new version re-applies every day.
-const factFormat = 1
+// 2: facts in the compact encoding (factV2) instead of JSON.
+const factFormat = 2
 
 func appliedSK(d calendar.Day) string { return "applied#" + d.String() }
 
