@@ -46,14 +46,47 @@ func dedupe[T comparable](in []T) []T {
 	return out
 }
 
-// GetMany reads keys batchKeys at a time: one statement of OR-ed primary key
-// lookups each, which SQLite and MySQL both serve from the primary key.
+// GetMany reads keys batchKeys at a time from the primary key: the keys of
+// a partition with several asked for as "pk = ? AND sk IN (...)", the rest
+// as OR-ed (pk, sk) lookups.
 func (s *Store) GetMany(ctx context.Context, keys []store.Key) (map[store.Key]store.Item, error) {
 	keys = dedupe(keys)
 	out := make(map[store.Key]store.Item, len(keys))
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), batchKeys)]
-		keys = keys[len(chunk):]
+	collect := func(it store.Item) { out[store.Key{PK: it.PK, SK: it.SK}] = it }
+	bySK := map[string][]string{}
+	var pks []string
+	for _, k := range keys {
+		if _, ok := bySK[k.PK]; !ok {
+			pks = append(pks, k.PK)
+		}
+		bySK[k.PK] = append(bySK[k.PK], k.SK)
+	}
+	var single []store.Key
+	for _, pk := range pks {
+		sks := bySK[pk]
+		if len(sks) == 1 {
+			single = append(single, store.Key{PK: pk, SK: sks[0]})
+			continue
+		}
+		for len(sks) > 0 {
+			chunk := sks[:min(len(sks), batchKeys)]
+			sks = sks[len(chunk):]
+			size := padded(len(chunk))
+			query := "SELECT pk, sk, data, n, version, expires_at FROM " + Table +
+				" WHERE pk = ? AND sk IN (" + strings.Repeat("?, ", size-1) + "?)"
+			args := make([]any, 0, size+1)
+			args = append(args, pk)
+			for i := range size {
+				args = append(args, chunk[min(i, len(chunk)-1)])
+			}
+			if err := s.selectItems(ctx, query, args, collect); err != nil {
+				return nil, fmt.Errorf("%s: get %d keys of %s: %w", s.d.Name, len(chunk), pk, err)
+			}
+		}
+	}
+	for len(single) > 0 {
+		chunk := single[:min(len(single), batchKeys)]
+		single = single[len(chunk):]
 		size := padded(len(chunk))
 		query := "SELECT pk, sk, data, n, version, expires_at FROM " + Table + " WHERE " +
 			strings.Repeat("(pk = ? AND sk = ?) OR ", size-1) + "(pk = ? AND sk = ?)"
@@ -62,9 +95,7 @@ func (s *Store) GetMany(ctx context.Context, keys []store.Key) (map[store.Key]st
 			k := chunk[min(i, len(chunk)-1)]
 			args = append(args, k.PK, k.SK)
 		}
-		if err := s.selectItems(ctx, query, args, func(it store.Item) {
-			out[store.Key{PK: it.PK, SK: it.SK}] = it
-		}); err != nil {
+		if err := s.selectItems(ctx, query, args, collect); err != nil {
 			return nil, fmt.Errorf("%s: get %d keys: %w", s.d.Name, len(chunk), err)
 		}
 	}

@@ -493,33 +493,11 @@ func (s *Store) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	// One row more than the page tells whether there is a next page.
 	args = append(args, limit+1)
-	query := "SELECT sk, data, n, version, expires_at FROM " + Table + " WHERE " + where +
+	query := "SELECT pk, sk, data, n, version, expires_at FROM " + Table + " WHERE " + where +
 		" ORDER BY sk " + order + " LIMIT ?"
 
 	var page store.Page
-	err := s.readRetry(ctx, func() error {
-		page = store.Page{}
-		st, err := s.prepared(ctx, s.read, query)
-		if err != nil {
-			return err
-		}
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			it := store.Item{PK: q.PK}
-			var exp int64
-			if err := rows.Scan(&it.SK, &it.Data, &it.N, &it.Version, &exp); err != nil {
-				return err
-			}
-			it.Data = nilIfEmpty(it.Data)
-			it.ExpiresAt = ExpiryTime(exp)
-			page.Items = append(page.Items, it)
-		}
-		return rows.Err()
-	})
+	err := s.selectItems(ctx, query, args, func(it store.Item) { page.Items = append(page.Items, it) })
 	if err != nil {
 		return store.Page{}, fmt.Errorf("%s: query %s: %w", s.d.Name, q.PK, err)
 	}
