@@ -55,11 +55,14 @@ type DayResult struct {
 // customers_end (or the baseline), so days must be run in order; Run does
 // that.
 //
-// It reads d's event partition (to write each relationship event as a fact
-// of its customer, unless the day is unchanged since its last run), then
-// again to fold every customer touched that day over their own facts, and
-// nothing else of history. Memory holds per-member/channel/group tallies,
-// one page of events and an 8-byte hash per customer touched.
+// A first run reads d's event partition once: it writes each relationship
+// event as a fact of its customer, keeps every customer touched, then folds
+// each over their own facts. A later run first digests the partition's sort
+// keys; when the day is unchanged it only folds (reading the events again to
+// find the customers), otherwise it applies the new facts and folds. Nothing
+// else of history is read. Memory holds per-member/channel/group tallies,
+// one page of events, an 8-byte hash per customer touched and, on a first
+// run, the customers themselves (bounded by keptBytes).
 func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
 	st, err := r.prepare(ctx, d, newBudget())
 	if err != nil {
