@@ -9,9 +9,12 @@
 // question it asks is a point lookup or a small partition read:
 //
 //	cust#<customer>        sk <member>#<unix>#<event key>   one fact per relationship event (add, half add,
-//	                                                        baseline, delete by customer/member, transfer)
+//	                                                        baseline, delete by customer/member, transfer),
+//	                                                        compact binary (facts.go: factV2)
 //	rel#live               sk <customer>#<member>           the relationships Siyu believes live (for Live)
 //	rel#meta               sk baseline | live_asof          baseline day and count; last day folded into rel#live
+//	                       sk applied#YYYY-MM-DD            what the day's last finished run saw (event count,
+//	                                                        digest of the sort keys, fact format)
 //	grp#<chat_id>          sk YYYY-MM-DD                    a group's member count at the end of a day (carry)
 //	stat#daily             sk YYYY-MM-DD                    brand-level Daily
 //	stat#member            sk YYYY-MM-DD#<member>           Daily flows per member
