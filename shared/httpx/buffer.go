@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -65,4 +67,20 @@ func IsText(contentType string, body []byte) bool {
 		return true
 	}
 	return false
+}
+
+// Serve is what a runtime edge does with one HTTP invocation: h answers
+// req into a buffer, or, when the edge could not build req from the event
+// (err), the edge answers 400 itself and logs why — never an invocation
+// error, which the platform would turn into an opaque 5xx. what names the
+// event in the log line.
+func Serve(ctx context.Context, h http.Handler, req *http.Request, err error, what string) *Buffer {
+	w := NewBuffer()
+	if err != nil {
+		slog.LogAttrs(ctx, slog.LevelWarn, what+" rejected", slog.String("err", err.Error()))
+		Error(w, http.StatusBadRequest, "bad_request", "the request could not be read")
+		return w
+	}
+	h.ServeHTTP(w, req)
+	return w
 }

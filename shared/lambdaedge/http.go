@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,14 +28,7 @@ import (
 func HTTP(h http.Handler) func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 	return func(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 		req, err := Request(ctx, ev)
-		if err != nil {
-			slog.LogAttrs(ctx, slog.LevelWarn, "function url event rejected", slog.String("err", err.Error()))
-			w := httpx.NewBuffer()
-			httpx.Error(w, http.StatusBadRequest, "bad_request", "the request could not be read")
-			return Response(w.Status(), w.Header(), w.Body()), nil
-		}
-		w := httpx.NewBuffer()
-		h.ServeHTTP(w, req)
+		w := httpx.Serve(ctx, h, req, err, "function url event")
 		return Response(w.Status(), w.Header(), w.Body()), nil
 	}
 }

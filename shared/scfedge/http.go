@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,14 +40,7 @@ type HTTPResponse = events.APIGatewayResponse
 func HTTP(h http.Handler) func(context.Context, HTTPRequest) (HTTPResponse, error) {
 	return func(ctx context.Context, ev HTTPRequest) (HTTPResponse, error) {
 		req, err := Request(ctx, ev)
-		if err != nil {
-			slog.LogAttrs(ctx, slog.LevelWarn, "api gateway event rejected", slog.String("err", err.Error()))
-			w := httpx.NewBuffer()
-			httpx.Error(w, http.StatusBadRequest, "bad_request", "the request could not be read")
-			return Response(w.Status(), w.Header(), w.Body()), nil
-		}
-		w := httpx.NewBuffer()
-		h.ServeHTTP(w, req)
+		w := httpx.Serve(ctx, h, req, err, "api gateway event")
 		return Response(w.Status(), w.Header(), w.Body()), nil
 	}
 }
