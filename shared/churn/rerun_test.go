@@ -148,79 +148,97 @@ func allPairs() []churn.Pair {
 	return out
 }
 
-// TestBatchedStoresAgree runs the same history — days rolled as they end,
-// late events landing on old days, backfills, nightly runs — on the
-// in-memory store (one call per key) and on SQLite (batched reads, multi-row
-// upserts), and on a third store that sees every event before its first
-// run. All three must show the same numbers.
+// history is a scenario played the way production sees it: days rolled as
+// they end, late callbacks three days back picked up by a backfill, the
+// last days' late events and a full-range run at the end, then unchanged
+// re-runs that must not move anything.
+type history struct {
+	days           int
+	scenario, late [][]wecom.Event
+}
+
+func newHistory(days, perDay int) history {
+	return history{days: days, scenario: randomDays(42, days, perDay), late: randomDays(43, days, perDay/10+1)}
+}
+
+func (h history) play(t *testing.T, s store.Store) {
+	t.Helper()
+	log, r := over(s)
+	for d := range h.days {
+		appendTo(t, log, h.scenario[d])
+		rollDays(t, r, d, d)
+		if d >= 3 {
+			appendTo(t, log, h.late[d-3])
+			if _, err := r.Run(t.Context(), jobs.Request{Date: day0.AddDays(d - 3).String()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for d := max(h.days-3, 0); d < h.days; d++ {
+		appendTo(t, log, h.late[d])
+	}
+	runRange(t, r, 0, h.days-1)
+	rollDays(t, r, 0, h.days-1)
+}
+
+// want is every number after one run over every event of the history.
+func (h history) want(t *testing.T) everything {
+	t.Helper()
+	fresh := churntest.NewMemStore()
+	log, r := over(fresh)
+	for d := range h.days {
+		appendTo(t, log, h.scenario[d])
+		appendTo(t, log, h.late[d])
+	}
+	runRange(t, r, 0, h.days-1)
+	w := readEverything(t, fresh, h.days, allPairs())
+	if w.Daily[h.days-1].CustomersEnd == 0 || len(w.Live) == 0 || len(w.Groups) == 0 {
+		t.Fatalf("the scenario is too quiet to prove anything: %+v", w.Daily[h.days-1])
+	}
+	return w
+}
+
+func (h history) check(t *testing.T, name string, s store.Store, want everything) {
+	t.Helper()
+	got := readEverything(t, s, h.days, allPairs())
+	for field, pair := range map[string][2]any{
+		"daily": {got.Daily, want.Daily}, "members": {got.Members, want.Members},
+		"channels": {got.Channels, want.Channels}, "cohorts": {got.Cohorts, want.Cohorts},
+		"groups": {got.Groups, want.Groups}, "live": {got.Live, want.Live},
+		"customer ended": {got.CustomerEndedPairs, want.CustomerEndedPairs},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s store: %s differ from a single run over every event:\ngot  %+v\nwant %+v", name, field, pair[0], pair[1])
+		}
+	}
+}
+
+// TestBatchedStoresAgree plays a busy history on the in-memory store (one
+// call per key), on SQLite (batched reads, multi-row upserts) and on a store
+// whose runs keep almost none of the customers they saw (so days are folded
+// from their events again, some after keeping a few). All must show what one
+// run over every event shows.
 func TestBatchedStoresAgree(t *testing.T) {
-	const days = 12
-	scenario := randomDays(42, days, 90)
-	late := randomDays(43, days, 8)
+	h := newHistory(12, 90)
+	want := h.want(t)
 
 	mem := churntest.NewMemStore()
+	h.play(t, mem)
+	h.check(t, "memory", mem, want)
+
 	sql, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "churn.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sql.Close() })
+	h.play(t, sql)
+	h.check(t, "sqlite", sql, want)
 
-	// A store whose runs may keep almost none of the customers they saw, so
-	// days are folded from their events again, some after keeping a few.
 	tight := churntest.NewMemStore()
-
-	for _, s := range []store.Store{mem, sql, tight} {
-		restore := func() {}
-		if s == tight {
-			restore = churn.SetKeptBytes(200)
-		}
-		log, r := over(s)
-		for d := range days {
-			appendTo(t, log, scenario[d])
-			rollDays(t, r, d, d)
-			if d >= 3 {
-				// Late callbacks for three days back, picked up by a backfill.
-				appendTo(t, log, late[d-3])
-				if _, err := r.Run(t.Context(), jobs.Request{Date: day0.AddDays(d - 3).String()}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		for d := days - 3; d < days; d++ {
-			appendTo(t, log, late[d])
-		}
-		if _, err := r.Run(t.Context(), jobs.Request{From: day0.String(), To: day0.AddDays(days - 1).String()}); err != nil {
-			t.Fatal(err)
-		}
-		rollDays(t, r, 0, days-1) // unchanged: must not move anything
-		restore()
-	}
-
-	fresh := churntest.NewMemStore()
-	log, r := over(fresh)
-	for d := range days {
-		appendTo(t, log, scenario[d])
-		appendTo(t, log, late[d])
-	}
-	runRange(t, r, 0, days-1)
-
-	want := readEverything(t, fresh, days, allPairs())
-	if want.Daily[days-1].CustomersEnd == 0 || len(want.Live) == 0 || len(want.Groups) == 0 {
-		t.Fatalf("the scenario is too quiet to prove anything: %+v", want.Daily[days-1])
-	}
-	for name, s := range map[string]store.Store{"memory": mem, "sqlite": sql, "memory, little kept": tight} {
-		got := readEverything(t, s, days, allPairs())
-		for field, pair := range map[string][2]any{
-			"daily": {got.Daily, want.Daily}, "members": {got.Members, want.Members},
-			"channels": {got.Channels, want.Channels}, "cohorts": {got.Cohorts, want.Cohorts},
-			"groups": {got.Groups, want.Groups}, "live": {got.Live, want.Live},
-			"customer ended": {got.CustomerEndedPairs, want.CustomerEndedPairs},
-		} {
-			if !reflect.DeepEqual(pair[0], pair[1]) {
-				t.Errorf("%s store: %s differ from a single run over every event:\ngot  %+v\nwant %+v", name, field, pair[0], pair[1])
-			}
-		}
-	}
+	restore := churn.SetKeptBytes(200)
+	h.play(t, tight)
+	restore()
+	h.check(t, "memory, little kept", tight, want)
 }
 
 func TestUnchangedRerunWritesNothing(t *testing.T) {
