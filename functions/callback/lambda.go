@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -14,6 +15,7 @@ import (
 // CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc,timetzdata
 // -trimpath -ldflags="-s -w" -o bootstrap ./functions/callback
 func main() {
+	lambdaedge.SetMemoryLimit(os.Getenv)
 	ctx := context.Background()
 	logger := newLogger()
 	cfg, err := lambdaedge.LoadConfig(ctx)

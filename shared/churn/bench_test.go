@@ -171,3 +171,53 @@ func BenchmarkRollupDayWithHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRollupDayDistinctCustomers is the memory worst case: every event
+// of the day adds a different customer (WeCom-length ids), so the run keeps
+// and hashes as many customers as events. 10^5 events, 10^6 with
+// SIYU_BENCH_LARGE=1.
+func BenchmarkRollupDayDistinctCustomers(b *testing.B) {
+	n := 100_000
+	if os.Getenv("SIYU_BENCH_LARGE") == "1" {
+		n = 1_000_000
+	}
+	ctx := context.Background()
+	st := benchStore(b)
+	r, log := newBenchRollup(st)
+	start := day0.Start(shanghai).Unix()
+	var batch []store.Write
+	for i := range n {
+		when := time.Unix(start+int64(i)*86000/int64(n), 0)
+		ev := add(fmt.Sprintf("member%02d", i%50), fmt.Sprintf("wmAbCdEfGhIjKlMnOpQrStUv%08d", i), fmt.Sprintf("ch%02d", i%20), when)
+		_, it, err := log.Item(ev, events.OriginCallback)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, store.Write{Item: it})
+		if len(batch) == store.MaxLimit || i == n-1 {
+			if err := store.WriteMany(ctx, st, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	first := time.Now()
+	peak := peakHeap(func() {
+		if _, err := r.Day(ctx, day0); err != nil {
+			b.Fatal(err)
+		}
+	})
+	firstRun := time.Since(first)
+	b.ResetTimer()
+	for b.Loop() {
+		if p := peakHeap(func() {
+			if _, err := r.Day(ctx, day0); err != nil {
+				b.Fatal(err)
+			}
+		}); p > peak {
+			peak = p
+		}
+	}
+	b.ReportMetric(firstRun.Seconds(), "first-run-s")
+	b.ReportMetric(peak, "peak-MiB")
+}

@@ -19,6 +19,7 @@ import (
 // than the SDK's default chain — and hands serve's handler to the runtime.
 // A start that cannot serve exits; Lambda reports the init failure.
 func Start(function string, serve func(*app.App) any) {
+	lambdaedge.SetMemoryLimit(os.Getenv)
 	ctx := context.Background()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
 	slog.SetDefault(logger)
