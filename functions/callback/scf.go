@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/memlimit"
 	"github.com/siyuhq/siyu/shared/scfedge"
 	"github.com/siyuhq/siyu/shared/store"
 	_ "github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
@@ -17,6 +19,7 @@ import (
 // URL. Build: CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -tags
 // scf,timetzdata -trimpath -ldflags="-s -w" -o main ./functions/callback
 func main() {
+	memlimit.Set(os.Getenv, memlimit.SCF)
 	ctx := context.Background()
 	logger := newLogger()
 	cfg, err := config.FromEnv()

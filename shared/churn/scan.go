@@ -11,7 +11,7 @@ import (
 // 32-byte ids, so some 1.3 million customers a run. Past it a day's
 // customers are not kept and computing the day reads its events again.
 // A day of a million distinct customers peaks at ~94 MiB of heap under the
-// soft memory limit a 128 MB Lambda sets (lambdaedge.SetMemoryLimit).
+// soft memory limit a 128 MB Lambda sets (memlimit.Set).
 var keptBytes = 48 << 20
 
 // budget is what is left of keptBytes in one run.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/app"
 	"github.com/siyuhq/siyu/shared/lambdaedge"
+	"github.com/siyuhq/siyu/shared/memlimit"
 )
 
 // Start builds the app once per cold start — configuration with *_PARAM
@@ -19,7 +20,7 @@ import (
 // than the SDK's default chain — and hands serve's handler to the runtime.
 // A start that cannot serve exits; Lambda reports the init failure.
 func Start(function string, serve func(*app.App) any) {
-	lambdaedge.SetMemoryLimit(os.Getenv)
+	memlimit.Set(os.Getenv, memlimit.Lambda)
 	ctx := context.Background()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
 	slog.SetDefault(logger)

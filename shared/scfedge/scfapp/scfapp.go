@@ -11,12 +11,14 @@ import (
 
 	"github.com/siyuhq/siyu/shared/app"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/memlimit"
 	_ "github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 )
 
 // Start builds the app once per cold start from the environment (SCF keeps
 // it encrypted at rest) and hands serve's handler to the runtime.
 func Start(function string, serve func(*app.App) any) {
+	memlimit.Set(os.Getenv, memlimit.SCF)
 	ctx := context.Background()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
 	slog.SetDefault(logger)
