@@ -27,26 +27,32 @@ import (
 func genDay(ctx context.Context, b *testing.B, log *events.Log, d calendar.Day, n int, prefix string) {
 	b.Helper()
 	start := d.Start(shanghai).Unix()
-	var batch []store.Write
-	for i := range n {
+	storeEvents(ctx, b, log, n, func(i int) wecom.Event {
 		k := i / 3
 		customer := fmt.Sprintf("%s%08d", prefix, k)
 		member := fmt.Sprintf("member%02d", k%50)
 		when := time.Unix(start+int64(i)*86000/int64(n), 0)
-		var ev wecom.Event
 		switch {
 		case i%3 == 0:
-			ev = halfAdd(member, customer, fmt.Sprintf("ch%02d", k%20), when)
+			return halfAdd(member, customer, fmt.Sprintf("ch%02d", k%20), when)
 		case i%3 == 1:
-			ev = add(member, customer, fmt.Sprintf("ch%02d", k%20), when)
+			return add(member, customer, fmt.Sprintf("ch%02d", k%20), when)
 		case k%3 == 0:
-			ev = delByCustomer(member, customer, when)
+			return delByCustomer(member, customer, when)
 		default:
-			ev = add(fmt.Sprintf("member%02d", (k+1)%50), customer, "ch99", when)
+			return add(fmt.Sprintf("member%02d", (k+1)%50), customer, "ch99", when)
 		}
-		// Stored as Append would, a thousand per transaction: the setup of a
-		// million events should not take longer than what it measures.
-		_, it, err := log.Item(ev, events.OriginCallback)
+	})
+}
+
+// storeEvents stores event(0..n-1) as Append would, a thousand per
+// transaction: the setup of a million events should not take longer than
+// what it measures.
+func storeEvents(ctx context.Context, b *testing.B, log *events.Log, n int, event func(i int) wecom.Event) {
+	b.Helper()
+	var batch []store.Write
+	for i := range n {
+		_, it, err := log.Item(event(i), events.OriginCallback)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,27 +125,7 @@ func BenchmarkRollupDay(b *testing.B) {
 			st := benchStore(b)
 			r, log := newBenchRollup(st)
 			genDay(ctx, b, log, day0, n, "c")
-			// The first run writes every fact; the loop measures re-runs (the
-			// nightly job re-runs 30 days for each new one).
-			first := time.Now()
-			peak := peakHeap(func() {
-				if _, err := r.Day(ctx, day0); err != nil {
-					b.Fatal(err)
-				}
-			})
-			firstRun := time.Since(first)
-			b.ResetTimer()
-			for b.Loop() {
-				if p := peakHeap(func() {
-					if _, err := r.Day(ctx, day0); err != nil {
-						b.Fatal(err)
-					}
-				}); p > peak {
-					peak = p
-				}
-			}
-			b.ReportMetric(peak, "peak-MiB")
-			b.ReportMetric(firstRun.Seconds(), "first-run-s")
+			measureDay(ctx, b, r)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/event")
 		})
 	}
@@ -185,39 +171,30 @@ func BenchmarkRollupDayDistinctCustomers(b *testing.B) {
 	st := benchStore(b)
 	r, log := newBenchRollup(st)
 	start := day0.Start(shanghai).Unix()
-	var batch []store.Write
-	for i := range n {
+	storeEvents(ctx, b, log, n, func(i int) wecom.Event {
 		when := time.Unix(start+int64(i)*86000/int64(n), 0)
-		ev := add(fmt.Sprintf("member%02d", i%50), fmt.Sprintf("wmAbCdEfGhIjKlMnOpQrStUv%08d", i), fmt.Sprintf("ch%02d", i%20), when)
-		_, it, err := log.Item(ev, events.OriginCallback)
-		if err != nil {
-			b.Fatal(err)
-		}
-		batch = append(batch, store.Write{Item: it})
-		if len(batch) == store.MaxLimit || i == n-1 {
-			if err := store.WriteMany(ctx, st, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	first := time.Now()
-	peak := peakHeap(func() {
+		return add(fmt.Sprintf("member%02d", i%50), fmt.Sprintf("wmAbCdEfGhIjKlMnOpQrStUv%08d", i), fmt.Sprintf("ch%02d", i%20), when)
+	})
+	measureDay(ctx, b, r)
+}
+
+// measureDay runs day0 once (the first run applies every fact), then
+// measures re-runs (the nightly job re-runs 30 days for each new one), and
+// reports the first run's time and the peak heap of all runs.
+func measureDay(ctx context.Context, b *testing.B, r *churn.Rollup) {
+	b.Helper()
+	run := func() {
 		if _, err := r.Day(ctx, day0); err != nil {
 			b.Fatal(err)
 		}
-	})
+	}
+	first := time.Now()
+	peak := peakHeap(run)
 	firstRun := time.Since(first)
 	b.ResetTimer()
 	for b.Loop() {
-		if p := peakHeap(func() {
-			if _, err := r.Day(ctx, day0); err != nil {
-				b.Fatal(err)
-			}
-		}); p > peak {
-			peak = p
-		}
+		peak = max(peak, peakHeap(run))
 	}
-	b.ReportMetric(firstRun.Seconds(), "first-run-s")
 	b.ReportMetric(peak, "peak-MiB")
+	b.ReportMetric(firstRun.Seconds(), "first-run-s")
 }
