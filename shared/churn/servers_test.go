@@ -3,11 +3,7 @@ package churn_test
 import (
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/siyuhq/siyu/shared/store/dynamostore"
+	"github.com/siyuhq/siyu/shared/store/dynamostore/dynalitetest"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 	"github.com/siyuhq/siyu/shared/testutil"
 )
@@ -21,16 +17,7 @@ func TestRollupOnServerStores(t *testing.T) {
 	want := h.want(t)
 
 	t.Run("dynamodb", func(t *testing.T) {
-		endpoint := testutil.Dynalite(t)
-		client := dynamodb.New(dynamodb.Options{
-			Region:       "us-east-1",
-			BaseEndpoint: aws.String(endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		})
-		if err := dynamostore.CreateTable(t.Context(), client, "siyu"); err != nil {
-			t.Fatal(err)
-		}
-		s := dynamostore.New(client, "siyu")
+		s := dynalitetest.Open(t)
 		h.play(t, s)
 		h.check(t, "dynamodb", s, want)
 	})
