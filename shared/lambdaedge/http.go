@@ -7,14 +7,9 @@
 package lambdaedge
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -64,77 +59,18 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 	if ev.RawQueryString != "" {
 		uri += "?" + ev.RawQueryString
 	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return nil, fmt.Errorf("function url path %q: %w", uri, err)
-	}
-
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, fmt.Errorf("function url body: %w", err)
-		}
-	}
-
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, eventKey{}, rc), method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("function url request: %w", err)
-	}
-	req.URL = u
-	req.RequestURI = uri
-	if rc.HTTP.Protocol != "" {
-		if major, minor, ok := http.ParseHTTPVersion(rc.HTTP.Protocol); ok {
-			req.Proto, req.ProtoMajor, req.ProtoMinor = rc.HTTP.Protocol, major, minor
-		}
-	}
-	for k, v := range ev.Headers {
-		req.Header.Set(k, v)
-	}
-	if len(ev.Cookies) > 0 {
-		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
-	}
-	req.Host = req.Header.Get("Host")
-	if req.Host == "" {
-		req.Host = rc.DomainName
-	}
-	req.Header.Del("Host")
-	req.ContentLength = int64(len(body))
-	if len(body) == 0 {
-		req.Body = http.NoBody
-	}
-	if rc.HTTP.SourceIP != "" {
-		// The port of the caller is not part of the event.
-		req.RemoteAddr = net.JoinHostPort(rc.HTTP.SourceIP, "0")
-	}
-	return req, nil
+	return httpx.Inbound{
+		Method: method, URI: uri, Headers: ev.Headers, Cookies: ev.Cookies,
+		Body: ev.Body, Base64: ev.IsBase64Encoded, Host: rc.DomainName,
+		Proto: rc.HTTP.Protocol, SourceIP: rc.HTTP.SourceIP,
+	}.Request(context.WithValue(ctx, eventKey{}, rc), "function url")
 }
 
 // Response builds the Function URL response for what a handler wrote:
 // Set-Cookie headers become Cookies, other repeated headers are joined with
 // commas, and a body that is not UTF-8 text is sent base64-encoded.
 func Response(status int, header http.Header, body []byte) events.LambdaFunctionURLResponse {
-	resp := events.LambdaFunctionURLResponse{StatusCode: status, Headers: make(map[string]string, len(header)+1)}
-	if _, set := header["Content-Type"]; !set && len(body) > 0 {
-		// What net/http would have sent.
-		resp.Headers["Content-Type"] = http.DetectContentType(body)
-	}
-	for k, vs := range header {
-		if len(vs) == 0 {
-			continue
-		}
-		if http.CanonicalHeaderKey(k) == "Set-Cookie" {
-			resp.Cookies = append(resp.Cookies, vs...)
-			continue
-		}
-		resp.Headers[k] = strings.Join(vs, ",")
-	}
-	if len(body) > 0 {
-		if httpx.IsText(resp.Headers["Content-Type"], body) {
-			resp.Body = string(body)
-		} else {
-			resp.Body = base64.StdEncoding.EncodeToString(body)
-			resp.IsBase64Encoded = true
-		}
-	}
-	return resp
+	out := httpx.Flatten(header, body)
+	return events.LambdaFunctionURLResponse{StatusCode: status, Headers: out.Headers, Cookies: out.SetCookies,
+		Body: out.Body, IsBase64Encoded: out.Base64}
 }

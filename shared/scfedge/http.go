@@ -7,11 +7,8 @@
 package scfedge
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -73,35 +70,10 @@ func Request(ctx context.Context, ev HTTPRequest) (*http.Request, error) {
 	if q := encodeQuery(ev.QueryString); q != "" {
 		uri += "?" + q
 	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return nil, fmt.Errorf("api gateway path %q: %w", uri, err)
-	}
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			return nil, fmt.Errorf("api gateway body: %w", err)
-		}
-	}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, eventKey{}, ev.Context), method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("api gateway request: %w", err)
-	}
-	req.URL = u
-	req.RequestURI = uri
-	for k, v := range ev.Headers {
-		req.Header.Set(k, v)
-	}
-	req.Host = req.Header.Get("Host")
-	req.Header.Del("Host")
-	req.ContentLength = int64(len(body))
-	if len(body) == 0 {
-		req.Body = http.NoBody
-	}
-	if ev.Context.SourceIP != "" {
-		req.RemoteAddr = net.JoinHostPort(ev.Context.SourceIP, "0")
-	}
-	return req, nil
+	return httpx.Inbound{
+		Method: method, URI: uri, Headers: ev.Headers, Body: ev.Body,
+		Base64: ev.IsBase64Encoded, SourceIP: ev.Context.SourceIP,
+	}.Request(context.WithValue(ctx, eventKey{}, ev.Context), "api gateway")
 }
 
 func encodeQuery(q events.APIGatewayQueryString) string {
@@ -140,27 +112,9 @@ func encodeQuery(q events.APIGatewayQueryString) string {
 // commas, except Set-Cookie, whose values cannot be joined safely (dates
 // contain commas) — only the first is kept.
 func Response(status int, header http.Header, body []byte) HTTPResponse {
-	resp := HTTPResponse{StatusCode: status, Headers: make(map[string]string, len(header)+1)}
-	if _, set := header["Content-Type"]; !set && len(body) > 0 {
-		resp.Headers["Content-Type"] = http.DetectContentType(body)
+	out := httpx.Flatten(header, body)
+	if len(out.SetCookies) > 0 {
+		out.Headers["Set-Cookie"] = out.SetCookies[0]
 	}
-	for k, vs := range header {
-		if len(vs) == 0 {
-			continue
-		}
-		if http.CanonicalHeaderKey(k) == "Set-Cookie" {
-			resp.Headers[k] = vs[0]
-			continue
-		}
-		resp.Headers[k] = strings.Join(vs, ",")
-	}
-	if len(body) > 0 {
-		if httpx.IsText(resp.Headers["Content-Type"], body) {
-			resp.Body = string(body)
-		} else {
-			resp.Body = base64.StdEncoding.EncodeToString(body)
-			resp.IsBase64Encoded = true
-		}
-	}
-	return resp
+	return HTTPResponse{StatusCode: status, Headers: out.Headers, Body: out.Body, IsBase64Encoded: out.Base64}
 }
