@@ -29,7 +29,7 @@ const Path = "/wecom/callback"
 
 // openStore opens the store SIYU_STORE names; each runtime passes its own
 // (store.Open, or one tuned for its cold start).
-type openStore func(ctx context.Context, dsn string) (store.Store, error)
+type openStore func(ctx context.Context, dsn string, opts ...store.Option) (store.Store, error)
 
 // newHandler builds the crypter and opens the store named by SIYU_STORE.
 // It runs once per cold start, never per invocation.

@@ -22,7 +22,7 @@ import (
 // identity, instance metadata), none of which exists in Lambda and which
 // costs about 20 ms of every cold start. Without credentials in the
 // environment it falls back to store.Open and that chain.
-func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
+func OpenStore(ctx context.Context, dsn string, opts ...store.Option) (store.Store, error) {
 	table, ok := strings.CutPrefix(dsn, "dynamodb:")
 	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	region := os.Getenv("AWS_REGION")
@@ -30,7 +30,7 @@ func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 		region = os.Getenv("AWS_DEFAULT_REGION")
 	}
 	if !ok || key == "" || secret == "" || region == "" {
-		return store.Open(ctx, dsn)
+		return store.Open(ctx, dsn, opts...)
 	}
 	if table == "" {
 		return nil, fmt.Errorf("SIYU_STORE %q names no table", dsn)
@@ -47,5 +47,5 @@ func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 			}
 		}
 	})
-	return dynamostore.New(c, table), nil
+	return dynamostore.New(c, table, opts...), nil
 }

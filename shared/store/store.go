@@ -174,8 +174,34 @@ func CheckKey(pk, sk string) error {
 	return nil
 }
 
+// Options are what every adapter takes besides its own argument.
+type Options struct {
+	// Now is the clock expiry is judged by; time.Now when nil. A test passes
+	// the one clock that drives its domain and simulator, so an item written
+	// to live an hour of the test's time is not judged by the wall clock.
+	Now func() time.Time
+}
+
+// Option sets one of Options.
+type Option func(*Options)
+
+// WithClock makes the store judge expiry by now instead of the wall clock.
+func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
+
+// NewOptions applies opts over the defaults; adapters call it.
+func NewOptions(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Opener opens a store from the part of SIYU_STORE after the colon.
-type Opener func(ctx context.Context, arg string) (Store, error)
+type Opener func(ctx context.Context, arg string, opts ...Option) (Store, error)
 
 var (
 	openersMu sync.RWMutex
@@ -191,7 +217,7 @@ func Register(scheme string, open Opener) {
 }
 
 // Open opens the store named by spec ("scheme:arg").
-func Open(ctx context.Context, spec string) (Store, error) {
+func Open(ctx context.Context, spec string, opts ...Option) (Store, error) {
 	scheme, arg, ok := strings.Cut(spec, ":")
 	if !ok || arg == "" {
 		return nil, fmt.Errorf("store: SIYU_STORE %q must look like scheme:argument (sqlite:PATH, dynamodb:TABLE, mysql:DSN)", redact(spec))
@@ -202,7 +228,7 @@ func Open(ctx context.Context, spec string) (Store, error) {
 	if open == nil {
 		return nil, fmt.Errorf("store: scheme %q is not linked into this binary (have %s)", scheme, strings.Join(Schemes(), ", "))
 	}
-	return open(ctx, arg)
+	return open(ctx, arg, opts...)
 }
 
 // Schemes lists the registered adapter schemes.

@@ -10,7 +10,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
-	store.Register("storetest-fake", func(ctx context.Context, arg string) (store.Store, error) {
+	store.Register("storetest-fake", func(ctx context.Context, arg string, _ ...store.Option) (store.Store, error) {
 		if arg != "x" {
 			t.Errorf("opener got %q, want the part after the colon", arg)
 		}

@@ -27,8 +27,8 @@ import (
 )
 
 func init() {
-	store.Register("dynamodb", func(ctx context.Context, table string) (store.Store, error) {
-		return Open(ctx, table)
+	store.Register("dynamodb", func(ctx context.Context, table string, opts ...store.Option) (store.Store, error) {
+		return Open(ctx, table, opts...)
 	})
 }
 
@@ -46,13 +46,13 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns a store over table through c.
-func New(c *dynamodb.Client, table string) *Store {
-	return &Store{c: c, table: table, now: time.Now, ConsistentRead: true}
+func New(c *dynamodb.Client, table string, opts ...store.Option) *Store {
+	return &Store{c: c, table: table, now: store.NewOptions(opts...).Now, ConsistentRead: true}
 }
 
 // Open builds a client from the default AWS configuration (environment,
 // shared files, the Lambda role) and returns a store over table.
-func Open(ctx context.Context, table string) (*Store, error) {
+func Open(ctx context.Context, table string, opts ...store.Option) (*Store, error) {
 	if table == "" {
 		return nil, errors.New("dynamodb: no table name")
 	}
@@ -60,7 +60,7 @@ func Open(ctx context.Context, table string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS config: %w", err)
 	}
-	return New(dynamodb.NewFromConfig(cfg), table), nil
+	return New(dynamodb.NewFromConfig(cfg), table, opts...), nil
 }
 
 // Close does nothing: the client holds no resources that need releasing.

@@ -46,8 +46,8 @@ func TestDynalite(t *testing.T) {
 	}
 
 	t.Run("passes the conformance suite", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := store.Open(context.Background(), "dynamodb:"+table)
+		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
+			s, err := store.Open(context.Background(), "dynamodb:"+table, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,9 +14,9 @@ import (
 	"github.com/siyuhq/siyu/shared/store/storetest"
 )
 
-func open(t *testing.T) *metered.Store {
+func open(t *testing.T, opts ...store.Option) *metered.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func open(t *testing.T) *metered.Store {
 }
 
 func TestMeteredStorePassesTheSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return open(t, opts...) })
 }
 
 func TestCounts(t *testing.T) {

@@ -113,14 +113,14 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store writing through write and reading through read (they
 // may be the same pool). The table must exist.
-func New(write, read *sql.DB, d Dialect) *Store {
+func New(write, read *sql.DB, d Dialect, opts ...store.Option) *Store {
 	if d.Conflict == nil {
 		d.Conflict = func(error) bool { return false }
 	}
 	if d.ConnLost == nil {
 		d.ConnLost = func(error) bool { return false }
 	}
-	return &Store{write: write, read: read, d: d, now: time.Now}
+	return &Store{write: write, read: read, d: d, now: store.NewOptions(opts...).Now}
 }
 
 // Close closes both pools.

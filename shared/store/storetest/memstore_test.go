@@ -8,5 +8,7 @@ import (
 )
 
 func TestMemStorePassesTheConformanceSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return storetest.NewMemStore(nil) })
+	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
+		return storetest.NewMemStore(store.NewOptions(opts...).Now)
+	})
 }

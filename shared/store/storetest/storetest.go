@@ -2,11 +2,13 @@
 // adapter runs it against a real backend:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) store.Store { return openMine(t) })
+//		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return openMine(t, opts...) })
 //	}
 //
-// open is called once per subtest. It may return a fresh store or a shared
-// one: every subtest writes only under its own partition keys.
+// open is called once per subtest with the options to open the store with
+// (a subtest that drives the store's clock passes store.WithClock). It may
+// return a fresh store or a shared one: every subtest writes only under its
+// own partition keys.
 package storetest
 
 import (
@@ -21,17 +23,28 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/testclock"
 )
 
 // Run runs the suite. Subtests are independent and safe to run with
 // go test -run on one name.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+func Run(t *testing.T, open func(t *testing.T, opts ...store.Option) store.Store) {
 	run := time.Now().UnixNano()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			pk := fmt.Sprintf("storetest#%d#%s", run, t.Name())
 			tc.fn(t, s, pk)
+		})
+	}
+	for _, at := range []time.Time{
+		time.Date(2001, 1, 1, 8, 0, 0, 0, time.UTC),
+		time.Date(2101, 1, 1, 8, 0, 0, 0, time.UTC),
+	} {
+		t.Run(fmt.Sprintf("Expiry follows the store's clock at %d, not the wall clock", at.Year()), func(t *testing.T) {
+			clk := testclock.New(at)
+			s := open(t, store.WithClock(clk.Now))
+			testInjectedClock(t, s, fmt.Sprintf("storetest#%d#%s", run, t.Name()), clk)
 		})
 	}
 }
@@ -693,4 +706,43 @@ func testRaceIfVersion(t *testing.T, s store.Store, pk string) {
 	if got := mustGet(t, s, pk, "lease"); got.Version != 40 {
 		t.Fatalf("version after 20 rounds = %d, want 40", got.Version)
 	}
+}
+
+// testInjectedClock: an item written to live an hour of the clock's time is
+// live for every operation during that hour and absent for every operation
+// after it, whatever the wall clock says (the clock stands decades away).
+func testInjectedClock(t *testing.T, s store.Store, pk string, clk *testclock.Clock) {
+	hour := ms(clk.Now().Add(time.Hour))
+	mustPut(t, s, store.Item{PK: pk, SK: "lease", Data: []byte("held"), ExpiresAt: hour}, store.Always)
+	if n, err := s.Incr(ctx(t), pk, "rate", 1, hour); err != nil || n != 1 {
+		t.Fatalf("first Incr = %d, %v; want 1", n, err)
+	}
+
+	clk.Advance(59 * time.Minute)
+	mustGet(t, s, pk, "lease")
+	if _, err := s.Put(ctx(t), store.Item{PK: pk, SK: "lease"}, store.IfAbsent); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("Put IfAbsent on a lease live by the store's clock = %v, want ErrConditionFailed", err)
+	}
+	if n, err := s.Incr(ctx(t), pk, "rate", 1, hour); err != nil || n != 2 {
+		t.Fatalf("Incr within the hour = %d, %v; want 2 (the counter must not restart)", n, err)
+	}
+	if page, err := s.Query(ctx(t), store.Query{PK: pk}); err != nil || len(page.Items) != 2 {
+		t.Fatalf("Query within the hour = %q, %v; want both items", sks(page.Items), err)
+	}
+	if got, err := store.GetMany(ctx(t), s, []store.Key{{PK: pk, SK: "lease"}}); err != nil || len(got) != 1 {
+		t.Fatalf("GetMany within the hour = %d items, %v; want 1", len(got), err)
+	}
+
+	clk.Advance(2 * time.Minute)
+	wantMissing(t, s, pk, "lease")
+	if page, err := s.Query(ctx(t), store.Query{PK: pk}); err != nil || len(page.Items) != 0 {
+		t.Fatalf("Query after the hour = %q, %v; want nothing", sks(page.Items), err)
+	}
+	if got, err := store.GetMany(ctx(t), s, []store.Key{{PK: pk, SK: "lease"}}); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany after the hour = %d items, %v; want none", len(got), err)
+	}
+	if n, err := s.Incr(ctx(t), pk, "rate", 1, ms(clk.Now().Add(time.Hour))); err != nil || n != 1 {
+		t.Fatalf("Incr after the hour = %d, %v; want 1 (a new window)", n, err)
+	}
+	mustPut(t, s, store.Item{PK: pk, SK: "lease", Data: []byte("taken again")}, store.IfAbsent)
 }

@@ -28,8 +28,8 @@ import (
 )
 
 func init() {
-	store.Register("mysql", func(ctx context.Context, dsn string) (store.Store, error) {
-		return Open(ctx, dsn)
+	store.Register("mysql", func(ctx context.Context, dsn string, opts ...store.Option) (store.Store, error) {
+		return Open(ctx, dsn, opts...)
 	})
 }
 
@@ -72,7 +72,7 @@ const (
 
 // Open connects to the database named in dsn and creates the table if it is
 // missing.
-func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, dsn string, opts ...store.Option) (*sqlstore.Store, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		// The parse error never holds the password; the DSN might.
@@ -109,7 +109,7 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("mysql: create table on %s/%s: %w", cfg.Addr, cfg.DBName, err)
 	}
-	return sqlstore.New(db, db, dialect), nil
+	return sqlstore.New(db, db, dialect, opts...), nil
 }
 
 // MySQL error numbers.

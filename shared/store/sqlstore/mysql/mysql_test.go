@@ -12,9 +12,9 @@ import (
 	"github.com/siyuhq/siyu/shared/testutil"
 )
 
-func open(t testing.TB, dsn string) store.Store {
+func open(t testing.TB, dsn string, opts ...store.Option) store.Store {
 	t.Helper()
-	s, err := mysql.Open(context.Background(), dsn)
+	s, err := mysql.Open(context.Background(), dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func open(t testing.TB, dsn string) store.Store {
 func TestMariaDB(t *testing.T) {
 	srv := testutil.StartMariaDB(t)
 	t.Run("passes the conformance suite", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store { return open(t, srv.DSN) })
+		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return open(t, srv.DSN, opts...) })
 	})
 	t.Run("survives a server restart", func(t *testing.T) { testRestart(t, srv) })
 }

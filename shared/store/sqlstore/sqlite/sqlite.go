@@ -25,8 +25,8 @@ import (
 )
 
 func init() {
-	store.Register("sqlite", func(ctx context.Context, path string) (store.Store, error) {
-		return Open(ctx, path)
+	store.Register("sqlite", func(ctx context.Context, path string, opts ...store.Option) (store.Store, error) {
+		return Open(ctx, path, opts...)
 	})
 }
 
@@ -58,7 +58,7 @@ var dialect = sqlstore.Dialect{
 // IMMEDIATE, so goroutines of this process queue in Go instead of failing
 // with SQLITE_BUSY; other processes on the same file wait up to the busy
 // timeout. Reads use their own pool and, in WAL mode, never wait for writers.
-func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, path string, opts ...store.Option) (*sqlstore.Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") {
 		return nil, fmt.Errorf("sqlite: path %q must be a file path without ? or #", path)
 	}
@@ -95,7 +95,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
-	return sqlstore.New(write, read, dialect), nil
+	return sqlstore.New(write, read, dialect, opts...), nil
 }
 
 func isBusy(err error) bool {

@@ -12,9 +12,9 @@ import (
 	"github.com/siyuhq/siyu/shared/store/storetest"
 )
 
-func open(t testing.TB) store.Store {
+func open(t testing.TB, opts ...store.Option) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func open(t testing.TB) store.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return open(t, opts...) })
 }
 
 func TestOpenBySIYUSTORE(t *testing.T) {
