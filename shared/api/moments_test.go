@@ -15,8 +15,10 @@ import (
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/metered"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/testclock"
 )
 
 type momentsEnv struct {
@@ -35,9 +37,9 @@ func momentsServer(t testing.TB) *momentsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, loc)
+	now := testclock.Date(2026, 11, 25, 9, 0, 0, 0, loc)
 	clock := func() time.Time { return now }
-	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
+	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestConversionsAPI(t *testing.T) {
 
 func TestMomentsRangeCSV(t *testing.T) {
 	e := momentsServer(t)
-	req := httptest.NewRequest(http.MethodGet, "/api/stats/moments?from=2026-11-20&to=2026-11-25", nil)
+	req := httptest.NewRequest(http.MethodGet, testclock.Shift("/api/stats/moments?from=2026-11-20&to=2026-11-25"), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "text/csv")
 	rec := httptest.NewRecorder()
@@ -263,7 +265,7 @@ func TestMomentsRangeCSV(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "section,key,members_targeted") {
 		t.Fatalf("%d %q", rec.Code, rec.Body.String())
 	}
-	if rec := call(e.srv, http.MethodGet, "/api/stats/moments?from=2026-11-25&to=2026-11-20", ""); rec.Code != http.StatusBadRequest {
+	if rec := call(e.srv, http.MethodGet, testclock.Shift("/api/stats/moments?from=2026-11-25&to=2026-11-20"), ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("reversed range: %d", rec.Code)
 	}
 	if rec := call(e.srv, http.MethodPost, "/api/moments/track", `{"moment_id":"mom123"}`); rec.Code != http.StatusOK || decode(t, rec)["post_id"] != "moment:mom123" {

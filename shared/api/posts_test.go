@@ -11,8 +11,9 @@ import (
 
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -25,12 +26,12 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 25, 7, 0, 0, 0, loc)
+	now := testclock.Date(2026, 11, 25, 7, 0, 0, 0, loc)
 	clock := func() time.Time { return now }
 	sim := wecomsim.New(wecomsim.Options{Now: clock})
 	t.Cleanup(sim.Close)
 	sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice"})
-	st := churntest.NewMemStore()
+	st := storetest.NewMemStore(clock)
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler))
 	svc.Now = clock
@@ -60,7 +61,7 @@ func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 	return m
 }
 
-const morningMoment = `{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"早安","visible_range":{"members":["alice"]}}`
+var morningMoment = testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"早安","visible_range":{"members":["alice"]}}`)
 
 func TestPostsAPI(t *testing.T) {
 	s, sim, advance := postsServer(t)
@@ -76,9 +77,9 @@ func TestPostsAPI(t *testing.T) {
 	})
 	t.Run("bad posts answer 400 naming the field", func(t *testing.T) {
 		for body, field := range map[string]string{
-			`{"kind":"reel","send_at":"2026-11-25T08:00:00+08:00","text":"x"}`:                                                    "kind",
-			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00"}`:                                                             "text",
-			`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","attachments":[{"type":"image","url":"file:///etc/passwd"}]}`: "attachments[0].url",
+			testclock.Shift(`{"kind":"reel","send_at":"2026-11-25T08:00:00+08:00","text":"x"}`):                                                    "kind",
+			testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00"}`):                                                             "text",
+			testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","attachments":[{"type":"image","url":"file:///etc/passwd"}]}`): "attachments[0].url",
 		} {
 			rec := call(s, http.MethodPost, "/api/posts", body)
 			msg, _ := decode(t, rec)["error"].(map[string]any)["message"].(string)
@@ -99,14 +100,14 @@ func TestPostsAPI(t *testing.T) {
 	t.Run("if_full next_free_slot moves it to the next day", func(t *testing.T) {
 		body := strings.Replace(morningMoment, `"kind"`, `"if_full":"next_free_slot","kind"`, 1)
 		rec := call(s, http.MethodPost, "/api/posts", body)
-		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != "2026-11-26T00:00:00Z" {
+		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != testclock.Shift("2026-11-26T00:00:00Z") {
 			t.Fatalf("POST = %d %v", rec.Code, m)
 		}
 	})
 	t.Run("the listing shows the day's cap usage", func(t *testing.T) {
-		rec := call(s, http.MethodGet, "/api/posts?from=2026-11-25&to=2026-11-26&status=scheduled", "")
+		rec := call(s, http.MethodGet, testclock.Shift("/api/posts?from=2026-11-25&to=2026-11-26&status=scheduled"), "")
 		m := decode(t, rec)
-		day, _ := m["cap"].(map[string]any)["2026-11-25"].(map[string]any)
+		day, _ := m["cap"].(map[string]any)[testclock.Shift("2026-11-25")].(map[string]any)
 		if rec.Code != http.StatusOK || len(m["posts"].([]any)) != 4 || day["moments"] != 3.0 || day["limit"] != 3.0 {
 			t.Fatalf("GET = %d %v", rec.Code, m)
 		}

@@ -16,9 +16,10 @@ import (
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -32,21 +33,21 @@ func statsServer(t *testing.T) *api.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2025, 3, 10, 12, 0, 0, 0, loc)
+	now := testclock.Date(2025, 3, 10, 12, 0, 0, 0, loc)
 	ctx := context.Background()
-	st := churntest.NewMemStore()
+	st := storetest.NewMemStore(func() time.Time { return now })
 	log := events.NewLog(st, loc)
 	ev := func(change, member, customer, state string, day, hour int) wecom.Event {
 		return wecom.Event{ToUserName: "corp", Event: wecom.EventExternalContact, ChangeType: change, UserID: member,
 			ExternalUserID: customer, State: state, Known: true,
-			CreateTime: time.Date(2025, 3, day, hour, 0, 0, 0, loc).Unix()}
+			CreateTime: testclock.Date(2025, 3, day, hour, 0, 0, 0, loc).Unix()}
 	}
 	for _, e := range []wecom.Event{
 		ev(wecom.ChangeAddExternalContact, "alice", "c1", "poster", 1, 9),
 		ev(wecom.ChangeAddExternalContact, "bob", "c2", "", 1, 10),
 		ev(wecom.ChangeDelFollowUser, "alice", "c1", "", 2, 9),
 		{ToUserName: "corp", Event: wecom.EventExternalChat, ChangeType: wecom.ChangeChatUpdate, ChatID: "g1",
-			UpdateDetail: wecom.DetailDelMember, MemChangeCnt: 1, Known: true, CreateTime: time.Date(2025, 3, 2, 9, 0, 0, 0, loc).Unix()},
+			UpdateDetail: wecom.DetailDelMember, MemChangeCnt: 1, Known: true, CreateTime: testclock.Date(2025, 3, 2, 9, 0, 0, 0, loc).Unix()},
 	} {
 		if _, _, err := log.Append(ctx, e, events.OriginCallback); err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func statsServer(t *testing.T) *api.Server {
 	}
 	r := churn.New(st, loc, slog.New(slog.DiscardHandler))
 	r.Now = func() time.Time { return now }
-	if _, err := r.Run(ctx, jobs.Request{From: "2025-03-01", To: "2025-03-02"}); err != nil {
+	if _, err := r.Run(ctx, jobs.Request{From: testclock.Shift("2025-03-01"), To: testclock.Shift("2025-03-02")}); err != nil {
 		t.Fatal(err)
 	}
 	s := api.New(token, loc, slog.New(slog.DiscardHandler))
@@ -78,7 +79,7 @@ func TestDailyStats(t *testing.T) {
 	s := statsServer(t)
 
 	t.Run("the daily range has the contract's shape and zeros for a day without events", func(t *testing.T) {
-		w := get(s, "/api/stats/daily?from=2025-03-01&to=2025-03-03")
+		w := get(s, testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-03"))
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
@@ -89,9 +90,9 @@ func TestDailyStats(t *testing.T) {
 		want := map[string]any{
 			"timezone": "Asia/Shanghai",
 			"days": []any{
-				day("2025-03-01", 0, 2, 0, 0, 2, 0, 2, 0, 0),
-				day("2025-03-02", 2, 0, 1, 0, 1, 0.5, 0, 1, 0),
-				day("2025-03-03", 0, 0, 0, 0, 0, 0, 0, 0, 0),
+				day(testclock.Shift("2025-03-01"), 0, 2, 0, 0, 2, 0, 2, 0, 0),
+				day(testclock.Shift("2025-03-02"), 2, 0, 1, 0, 1, 0.5, 0, 1, 0),
+				day(testclock.Shift("2025-03-03"), 0, 0, 0, 0, 0, 0, 0, 0, 0),
 			},
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -100,7 +101,7 @@ func TestDailyStats(t *testing.T) {
 	})
 
 	t.Run("by member gives a row per day and member", func(t *testing.T) {
-		w := get(s, "/api/stats/daily?from=2025-03-01&to=2025-03-02&by=member")
+		w := get(s, testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-02&by=member"))
 		var got struct {
 			By   string `json:"by"`
 			Days []struct {
@@ -120,14 +121,14 @@ func TestDailyStats(t *testing.T) {
 		for _, d := range got.Days {
 			rows = append(rows, strings.Join([]string{d.Date, d.Member, itoa(d.New), itoa(d.Lost), itoa(d.Relationships.Added)}, " "))
 		}
-		want := []string{"2025-03-01 alice 1 0 1", "2025-03-01 bob 1 0 1", "2025-03-02 alice 0 1 0"}
+		want := []string{testclock.Shift("2025-03-01 alice 1 0 1"), testclock.Shift("2025-03-01 bob 1 0 1"), testclock.Shift("2025-03-02 alice 0 1 0")}
 		if got.By != "member" || !reflect.DeepEqual(rows, want) {
 			t.Errorf("by=%s rows %v, want %v", got.By, rows, want)
 		}
 	})
 
 	t.Run("CSV has a header and a row per channel and day", func(t *testing.T) {
-		w := get(s, "/api/stats/daily?from=2025-03-01&to=2025-03-02&by=channel", "Accept", "text/csv")
+		w := get(s, testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-02&by=channel"), "Accept", "text/csv")
 		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Fatalf("content type %q", ct)
 		}
@@ -137,9 +138,9 @@ func TestDailyStats(t *testing.T) {
 		}
 		want := [][]string{
 			{"date", "channel", "new_customers", "lost_customers", "removed_customers", "added", "deleted_by_customer", "deleted_by_member", "reconciled"},
-			{"2025-03-01", "", "1", "0", "0", "1", "0", "0", "0"},
-			{"2025-03-01", "poster", "1", "0", "0", "1", "0", "0", "0"},
-			{"2025-03-02", "poster", "0", "1", "0", "0", "1", "0", "0"},
+			{testclock.Shift("2025-03-01"), "", "1", "0", "0", "1", "0", "0", "0"},
+			{testclock.Shift("2025-03-01"), "poster", "1", "0", "0", "1", "0", "0", "0"},
+			{testclock.Shift("2025-03-02"), "poster", "0", "1", "0", "0", "1", "0", "0"},
 		}
 		if !reflect.DeepEqual(rows, want) {
 			t.Errorf("csv = %v\nwant %v", rows, want)
@@ -150,14 +151,14 @@ func TestDailyStats(t *testing.T) {
 		var c struct {
 			Cohorts []churn.Cohort `json:"cohorts"`
 		}
-		_ = json.Unmarshal(get(s, "/api/stats/cohorts?from=2025-03-01&to=2025-03-01").Body.Bytes(), &c)
+		_ = json.Unmarshal(get(s, testclock.Shift("/api/stats/cohorts?from=2025-03-01&to=2025-03-01")).Body.Bytes(), &c)
 		if len(c.Cohorts) != 1 || c.Cohorts[0].NewCustomers != 2 || c.Cohorts[0].Lost1d != 0 || c.Cohorts[0].Lost7d != 1 {
 			t.Errorf("cohorts = %+v, want 2 new, 1 lost within a week (exactly 24 h later, so not within a day)", c.Cohorts)
 		}
 		var g struct {
 			Groups []churn.GroupDay `json:"groups"`
 		}
-		_ = json.Unmarshal(get(s, "/api/stats/groups?from=2025-03-01&to=2025-03-05").Body.Bytes(), &g)
+		_ = json.Unmarshal(get(s, testclock.Shift("/api/stats/groups?from=2025-03-01&to=2025-03-05")).Body.Bytes(), &g)
 		if len(g.Groups) != 1 || g.Groups[0].ChatID != "g1" || g.Groups[0].QuitsSelf != 1 {
 			t.Errorf("groups = %+v, want g1 with one member quitting", g.Groups)
 		}
@@ -173,11 +174,11 @@ func TestStatsRefusals(t *testing.T) {
 		message    string
 	}{
 		{"a call without the token is unauthorized", "/api/stats/daily", false, 401, "Bearer"},
-		{"a malformed date is a bad request", "/api/stats/daily?from=2025-3-1&to=2025-03-02", true, 400, "YYYY-MM-DD"},
-		{"a reversed range is a bad request", "/api/stats/daily?from=2025-03-05&to=2025-03-01", true, 400, "after"},
-		{"a range over 400 days is a bad request", "/api/stats/cohorts?from=2023-01-01&to=2025-03-01", true, 400, "exceeds 400"},
-		{"half a range is a bad request", "/api/stats/groups?from=2025-03-01", true, 400, "go together"},
-		{"an unknown breakdown is a bad request", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=tag", true, 400, "member or channel"},
+		{"a malformed date is a bad request", testclock.Shift("/api/stats/daily?from=2025-3-1&to=2025-03-02"), true, 400, "YYYY-MM-DD"},
+		{"a reversed range is a bad request", testclock.Shift("/api/stats/daily?from=2025-03-05&to=2025-03-01"), true, 400, "after"},
+		{"a range over 400 days is a bad request", testclock.Shift("/api/stats/cohorts?from=2023-01-01&to=2025-03-01"), true, 400, "exceeds 400"},
+		{"half a range is a bad request", testclock.Shift("/api/stats/groups?from=2025-03-01"), true, 400, "go together"},
+		{"an unknown breakdown is a bad request", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=tag"), true, 400, "member or channel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,13 +10,15 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/siyuhq/siyu/shared/testclock"
 )
 
 // BenchmarkHandleOnSQLite measures the full POST path — verify, decrypt,
 // parse, key, conditional write to a real SQLite file — and reports p50 and
 // p99 per request besides the mean.
 func BenchmarkHandleOnSQLite(b *testing.B) {
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	t := &testing.T{}
 	f := newFixture(t, now)
 	b.Cleanup(func() { f.st.Close() })

@@ -22,6 +22,7 @@ import (
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -33,18 +34,17 @@ const (
 )
 
 type fixture struct {
-	h     *callback.Handler
-	st    store.Store
-	c     *wecom.Crypter
-	now   time.Time
-	logs  *bytes.Buffer
-	loc   *time.Location
-	event func(t *testing.T) int // events stored, counted through the log
+	h    *callback.Handler
+	st   store.Store
+	c    *wecom.Crypter
+	now  time.Time
+	logs *bytes.Buffer
+	loc  *time.Location
 }
 
 func newFixture(t *testing.T, now time.Time) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestOfficialPostVectorIsStoredRawAsAnUnknownAuthenticEvent(t *testing.T) {
 const addEvent = `<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mAAAA]]></ExternalUserID><State><![CDATA[douyin_live]]></State><WelcomeCode><![CDATA[WELCOMECODE]]></WelcomeCode></xml>`
 
 func TestAnEventDeliveredFourTimesIsStoredOnce(t *testing.T) {
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newFixture(t, now)
 	msg := fmt.Sprintf(addEvent, now.Unix()-3)
 	for i := range 4 {
@@ -151,7 +151,7 @@ func (failingStore) Put(context.Context, store.Item, store.Cond) (store.Item, er
 }
 
 func TestAStorageFailureAnswers503SoWeComRetries(t *testing.T) {
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newFixture(t, now)
 	f.h.Log = events.NewLog(failingStore{f.st}, f.loc)
 	sig, ts, body := f.seal(t, fmt.Sprintf(addEvent, now.Unix()), "n1")
@@ -163,7 +163,7 @@ func TestAStorageFailureAnswers503SoWeComRetries(t *testing.T) {
 }
 
 func TestBadInputIsRefusedWithAClearErrorAndNothingStored(t *testing.T) {
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	msg := fmt.Sprintf(addEvent, now.Unix())
 	other, _ := wecom.NewCrypter(vecToken, vecKey, "wwothercorp0001")
 	cases := []struct {

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -67,10 +68,11 @@ func FuzzDecodeFact(f *testing.F) {
 func TestUpgradeFromJSONFacts(t *testing.T) {
 	ctx := t.Context()
 	loc, _ := calendar.Zone("Asia/Shanghai")
-	day0 := calendar.Day{Year: 2025, Month: time.March, Day: 1}
-	s := churntest.NewMemStore()
+	day0 := testclock.Day(2025, time.March, 1)
+	now := func() time.Time { return day0.AddDays(10).Start(loc) }
+	s := storetest.NewMemStore(now)
 	r := New(s, loc, nil)
-	r.Now = func() time.Time { return day0.AddDays(10).Start(loc) }
+	r.Now = now
 	r.Log.Now = r.Now
 	at := func(d, h int) time.Time { return day0.AddDays(d).Start(loc).Add(time.Duration(h) * time.Hour) }
 	ev := func(change, member, customer string, when time.Time) wecom.Event {

@@ -8,8 +8,9 @@ import (
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/events"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -24,7 +25,7 @@ func mustZone() *time.Location {
 }
 
 // day0 is the first day of every scenario.
-var day0 = calendar.Day{Year: 2025, Month: time.March, Day: 1}
+var day0 = testclock.Day(2025, time.March, 1)
 
 // at is hh:mm on day0+n, Shanghai time.
 func at(n, hh, mm int) time.Time {
@@ -36,15 +37,15 @@ func at(n, hh, mm int) time.Time {
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	store  *churntest.MemStore
+	store  *storetest.MemStore
 	log    *events.Log
 	rollup *churn.Rollup
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	s := churntest.NewMemStore()
 	now := func() time.Time { return at(90, 12, 0) }
+	s := storetest.NewMemStore(now)
 	log := events.NewLog(s, shanghai)
 	log.Now = now
 	r := churn.New(s, shanghai, nil)

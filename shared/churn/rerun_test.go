@@ -13,18 +13,21 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/churn"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/metered"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
+// scenarioNow is the clock of every history: after its last day.
+func scenarioNow() time.Time { return at(90, 12, 0) }
+
 // over returns a log and a rollup over s with the scenario clock.
 func over(s store.Store) (*events.Log, *churn.Rollup) {
-	now := func() time.Time { return at(90, 12, 0) }
+	now := scenarioNow
 	log := events.NewLog(s, shanghai)
 	log.Now = now
 	r := churn.New(s, shanghai, slog.New(slog.DiscardHandler))
@@ -184,7 +187,7 @@ func (h history) play(t *testing.T, s store.Store) {
 // want is every number after one run over every event of the history.
 func (h history) want(t *testing.T) everything {
 	t.Helper()
-	fresh := churntest.NewMemStore()
+	fresh := storetest.NewMemStore(scenarioNow)
 	log, r := over(fresh)
 	for d := range h.days {
 		appendTo(t, log, h.scenario[d])
@@ -222,11 +225,11 @@ func TestBatchedStoresAgree(t *testing.T) {
 	h := newHistory(12, 90)
 	want := h.want(t)
 
-	mem := churntest.NewMemStore()
+	mem := storetest.NewMemStore(scenarioNow)
 	h.play(t, mem)
 	h.check(t, "memory", mem, want)
 
-	sql, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "churn.db"))
+	sql, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "churn.db"), store.WithClock(scenarioNow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +237,7 @@ func TestBatchedStoresAgree(t *testing.T) {
 	h.play(t, sql)
 	h.check(t, "sqlite", sql, want)
 
-	tight := churntest.NewMemStore()
+	tight := storetest.NewMemStore(scenarioNow)
 	restore := churn.SetKeptBytes(200)
 	h.play(t, tight)
 	restore()
@@ -242,7 +245,7 @@ func TestBatchedStoresAgree(t *testing.T) {
 }
 
 func TestUnchangedRerunWritesNothing(t *testing.T) {
-	s := metered.Wrap(churntest.NewMemStore())
+	s := metered.Wrap(storetest.NewMemStore(scenarioNow))
 	log, r := over(s)
 	for _, day := range randomDays(7, 5, 60) {
 		appendTo(t, log, day)
@@ -310,7 +313,7 @@ func (f *failing) Incr(ctx context.Context, pk, sk string, d int64, exp time.Tim
 func TestInterruptedRunIsFinishedByTheNext(t *testing.T) {
 	scenario := randomDays(11, 3, 40)
 	late := randomDays(12, 3, 5)
-	reference := churntest.NewMemStore()
+	reference := storetest.NewMemStore(scenarioNow)
 	{
 		log, r := over(reference)
 		for d := range 3 {
@@ -322,7 +325,7 @@ func TestInterruptedRunIsFinishedByTheNext(t *testing.T) {
 	want := readEverything(t, reference, 3, allPairs())
 
 	for cut := int64(0); ; cut += 7 {
-		mem := churntest.NewMemStore()
+		mem := storetest.NewMemStore(scenarioNow)
 		f := &failing{Store: mem}
 		f.left.Store(1 << 40)
 		log, r := over(f)

@@ -8,6 +8,7 @@ import (
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -416,7 +417,7 @@ func TestJob(t *testing.T) {
 	})
 	t.Run("bad ranges are refused", func(t *testing.T) {
 		e := newEnv(t)
-		for _, req := range []jobs.Request{{Date: "2025-3-1"}, {From: "2025-03-05", To: "2025-03-01"}, {Date: day0.AddDays(91).String()}} {
+		for _, req := range []jobs.Request{{Date: "2025-3-1"}, {From: testclock.Shift("2025-03-05"), To: testclock.Shift("2025-03-01")}, {Date: day0.AddDays(91).String()}} {
 			if _, err := e.rollup.Run(e.ctx, req); err == nil {
 				t.Errorf("%+v was accepted", req)
 			}

@@ -3,6 +3,7 @@ package churn_test
 import (
 	"testing"
 
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/dynamostore/dynalitetest"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 	"github.com/siyuhq/siyu/shared/testutil"
@@ -17,12 +18,12 @@ func TestRollupOnServerStores(t *testing.T) {
 	want := h.want(t)
 
 	t.Run("dynamodb", func(t *testing.T) {
-		s := dynalitetest.Open(t)
+		s := dynalitetest.Open(t, store.WithClock(scenarioNow))
 		h.play(t, s)
 		h.check(t, "dynamodb", s, want)
 	})
 	t.Run("mysql", func(t *testing.T) {
-		s, err := mysql.Open(t.Context(), testutil.MariaDB(t))
+		s, err := mysql.Open(t.Context(), testutil.MariaDB(t), store.WithClock(scenarioNow))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,17 +4,17 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/callback"
 	"github.com/siyuhq/siyu/shared/churn"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -30,29 +30,11 @@ func mustZone() *time.Location {
 }
 
 // day0 is the day Siyu is switched on in every scenario.
-var day0 = calendar.Day{Year: 2025, Month: time.March, Day: 3}
+var day0 = testclock.Day(2025, time.March, 3)
 
 // at is hh:mm on day0+n, Shanghai time.
 func at(n, hh, mm int) time.Time {
 	return day0.AddDays(n).Start(shanghai).Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
-}
-
-// clock is the one clock of the simulator, the client, the callback and the jobs.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // env is a simulated WeCom calling back a real callback receiver on
@@ -60,9 +42,9 @@ func (c *clock) Set(t time.Time) {
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *testclock.Clock
 	sim    *wecomsim.Sim
-	store  *churntest.MemStore
+	store  *storetest.MemStore
 	log    *events.Log
 	sync   *contactsync.Syncer
 	rollup *churn.Rollup
@@ -72,9 +54,9 @@ type env struct {
 // 10:00) and sets the clock there.
 func newEnv(t *testing.T, cfg wecomsim.SeedConfig) *env {
 	t.Helper()
-	clk := &clock{t: at(0, 10, 0)}
+	clk := testclock.New(at(0, 10, 0))
 	quiet := slog.New(slog.DiscardHandler)
-	s := churntest.NewMemStore()
+	s := storetest.NewMemStore(clk.Now)
 	log := events.NewLog(s, shanghai)
 	log.Now = clk.Now
 

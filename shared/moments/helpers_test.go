@@ -14,27 +14,10 @@ import (
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
-
-// clock is a settable time source shared by the sim and the service.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakePosts holds sent posts as the posts service would list them.
 type fakePosts struct {
@@ -63,7 +46,7 @@ func (f *fakePosts) List(_ context.Context, q posts.ListQuery) (posts.Listing, e
 }
 
 type fixture struct {
-	clock *clock
+	clock *testclock.Clock
 	loc   *time.Location
 	sim   *wecomsim.Sim
 	wc    *wecom.Client
@@ -80,10 +63,10 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{clock: &clock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, loc)}, loc: loc, posts: &fakePosts{posts: map[string]posts.Post{}}}
+	f := &fixture{clock: testclock.New(testclock.Date(2026, 11, 25, 9, 0, 0, 0, loc)), loc: loc, posts: &fakePosts{posts: map[string]posts.Post{}}}
 	f.sim = wecomsim.New(wecomsim.Options{Seed: 42, Now: f.clock.Now})
 	t.Cleanup(f.sim.Close)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(f.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -73,12 +74,13 @@ type tickBench struct {
 	added int
 }
 
-var benchStart = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+var benchStart = testclock.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 
-func newTickBench(tb testing.TB, st store.Store, n int) *tickBench {
+func newTickBench(tb testing.TB, open func(now func() time.Time) store.Store, n int) *tickBench {
 	tb.Helper()
 	ctx := context.Background()
-	b := &tickBench{st: &countingStore{Store: st}, wc: &instantWeCom{}, now: benchStart}
+	b := &tickBench{wc: &instantWeCom{}, now: benchStart}
+	b.st = &countingStore{Store: open(func() time.Time { return b.now })}
 	b.svc = New(b.st, b.wc, time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b.svc.Now = func() time.Time { return b.now }
 	// History: n posts from 30 days ahead, one every 7 minutes.
@@ -130,12 +132,14 @@ func (b *tickBench) tick(tb testing.TB) (reads, writes, calls int64) {
 func BenchmarkTick(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprintf("stored=%d", n), func(b *testing.B) {
-			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "siyu.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			tb := newTickBench(b, st, n)
+			tb := newTickBench(b, func(now func() time.Time) store.Store {
+				st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "siyu.db"), store.WithClock(now))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { st.Close() })
+				return st
+			}, n)
 			var reads, writes, calls int64
 			b.ResetTimer()
 			for range b.N {
@@ -156,7 +160,7 @@ func BenchmarkTick(b *testing.B) {
 func TestATickReadsTheSameWhateverTheHistory(t *testing.T) {
 	var got []int64
 	for _, n := range []int{100, 10_000} {
-		tb := newTickBench(t, churntest.NewMemStore(), n)
+		tb := newTickBench(t, func(now func() time.Time) store.Store { return storetest.NewMemStore(now) }, n)
 		tb.now = tb.now.Add(time.Minute)
 		tb.addDue(t)
 		tb.tick(t)

@@ -14,31 +14,14 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
-
-// clock is a settable time source shared by the simulator and the poster.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var shanghai = func() *time.Location {
 	l, err := time.LoadLocation("Asia/Shanghai")
@@ -49,17 +32,20 @@ var shanghai = func() *time.Location {
 }()
 
 // start is 2026-11-25 07:50 in Shanghai, ten minutes before a morning post.
-var start = time.Date(2026, 11, 25, 7, 50, 0, 0, shanghai)
+var start = testclock.Date(2026, 11, 25, 7, 50, 0, 0, shanghai)
 
-// storeKind opens a fresh store of one adapter.
+// opener opens a fresh store of one adapter on the test's clock.
+type opener func(t testing.TB, now func() time.Time) store.Store
+
+// storeKind names an opener.
 type storeKind struct {
 	name string
-	open func(t testing.TB) store.Store
+	open opener
 }
 
-func openSQLite(t testing.TB) store.Store {
+func openSQLite(t testing.TB, now func() time.Time) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"))
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +59,12 @@ var storeKinds = []storeKind{
 	{"dynalite", openDynalite},
 }
 
-func openMemory(t testing.TB) store.Store { return churntest.NewMemStore() }
+func openMemory(t testing.TB, now func() time.Time) store.Store { return storetest.NewMemStore(now) }
 
 // env is a poster wired to a simulator, a store and a media server.
 type env struct {
 	t      *testing.T
-	clock  *clock
+	clock  *testclock.Clock
 	sim    *wecomsim.Sim
 	store  store.Store
 	client *wecom.Client
@@ -90,9 +76,10 @@ type env struct {
 // content sniffer and WeCom's more-than-5-bytes rule.
 var pngBytes = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
 
-func newEnv(t *testing.T, st store.Store) *env {
+func newEnv(t *testing.T, open opener) *env {
 	t.Helper()
-	c := &clock{t: start}
+	c := testclock.New(start)
+	st := open(t, c.Now)
 	sim := wecomsim.New(wecomsim.Options{Seed: 1, Now: c.Now})
 	t.Cleanup(sim.Close)
 	for _, m := range []string{"alice", "bob", "carol"} {
@@ -154,7 +141,7 @@ func (e *env) get(id string) posts.Post {
 
 // morning is a Moment at 08:00 Shanghai on the start day.
 func morning(text string, members ...string) posts.Draft {
-	return posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00", Text: text,
+	return posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Text: text,
 		VisibleRange: posts.VisibleRange{Members: members}}
 }
 

@@ -10,41 +10,42 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
 func TestCreateRefusesBadPostsNamingTheField(t *testing.T) {
-	e := newEnv(t, openMemory(t))
+	e := newEnv(t, openMemory)
 	long := strings.Repeat("字", 2001)
 	tests := []struct {
 		name  string
 		draft posts.Draft
 		field string
 	}{
-		{"an unknown kind", posts.Draft{Kind: "story", SendAt: "2026-11-25T08:00:00+08:00", Text: "hi"}, "kind"},
+		{"an unknown kind", posts.Draft{Kind: "story", SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Text: "hi"}, "kind"},
 		{"a missing send_at", posts.Draft{Kind: posts.Moment, Text: "hi"}, "send_at"},
-		{"a send_at two days ago", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-23T08:00:00+08:00", Text: "hi"}, "send_at"},
-		{"an empty post", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00"}, "text"},
-		{"text over 2000 characters", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00", Text: long}, "text"},
-		{"a media URL that is not http", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00",
+		{"a send_at two days ago", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-23T08:00:00+08:00"), Text: "hi"}, "send_at"},
+		{"an empty post", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00")}, "text"},
+		{"text over 2000 characters", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Text: long}, "text"},
+		{"a media URL that is not http", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"),
 			Attachments: []posts.Attachment{{Type: posts.Image, URL: "ftp://example.invalid/a.png"}}}, "attachments[0].url"},
-		{"media over 10 MB", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00",
+		{"media over 10 MB", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"),
 			Attachments: []posts.Attachment{{Type: posts.Image, Data: append(pngBytes, make([]byte, 10<<20)...)}}}, "attachments[0].data"},
-		{"a GIF image", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00",
+		{"a GIF image", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"),
 			Attachments: []posts.Attachment{{Type: posts.Image, Data: []byte("GIF89a......")}}}, "attachments[0].data"},
-		{"images mixed with a link", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00", Attachments: []posts.Attachment{
+		{"images mixed with a link", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Attachments: []posts.Attachment{
 			{Type: posts.Image, URL: "https://x.invalid/a.png"}, {Type: posts.Link, URL: "https://x.invalid", Title: "t", CoverURL: "https://x.invalid/c.png"}}}, "attachments"},
-		{"ten images", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00", Attachments: func() []posts.Attachment {
+		{"ten images", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Attachments: func() []posts.Attachment {
 			var a []posts.Attachment
 			for range 10 {
 				a = append(a, posts.Attachment{Type: posts.Image, URL: "https://x.invalid/a.png"})
 			}
 			return a
 		}()}, "attachments"},
-		{"a link title over 64 bytes", posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T08:00:00+08:00", Attachments: []posts.Attachment{
+		{"a link title over 64 bytes", posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Attachments: []posts.Attachment{
 			{Type: posts.Link, URL: "https://x.invalid", Title: strings.Repeat("标题", 11), CoverURL: "https://x.invalid/c.png"}}}, "attachments[0].title"},
-		{"a group message to customer groups without a sender", posts.Draft{Kind: posts.GroupMessage, SendAt: "2026-11-25T08:00:00+08:00",
+		{"a group message to customer groups without a sender", posts.Draft{Kind: posts.GroupMessage, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"),
 			Text: "hi", ChatType: "group"}, "sender"},
 	}
 	for _, tt := range tests {
@@ -60,7 +61,7 @@ func TestCreateRefusesBadPostsNamingTheField(t *testing.T) {
 
 func TestCapOnMomentsACustomerSeesPerDay(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, openMemory(t))
+	e := newEnv(t, openMemory)
 	var ids []string
 	for i := range 3 {
 		ids = append(ids, e.create(morning(fmt.Sprintf("post %d", i), "alice")).ID)
@@ -69,8 +70,8 @@ func TestCapOnMomentsACustomerSeesPerDay(t *testing.T) {
 	t.Run("a fourth Moment to the same members is refused naming the three", func(t *testing.T) {
 		_, err := e.svc.Create(ctx, morning("fourth", "alice", "bob"))
 		var ce *posts.CapError
-		if !errors.As(err, &ce) || ce.Day != "2026-11-25" || len(ce.Colliding) != 3 {
-			t.Fatalf("Create = %v, want a cap error on 2026-11-25 with 3 posts", err)
+		if !errors.As(err, &ce) || ce.Day != testclock.Shift("2026-11-25") || len(ce.Colliding) != 3 {
+			t.Fatalf(testclock.Shift("Create = %v, want a cap error on 2026-11-25 with 3 posts"), err)
 		}
 	})
 	t.Run("a Moment to everyone overlaps too", func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestCapOnMomentsACustomerSeesPerDay(t *testing.T) {
 		d := morning("moved", "alice")
 		d.IfFull = posts.IfFullNextFreeSlot
 		p := e.create(d)
-		want := time.Date(2026, 11, 26, 8, 0, 0, 0, shanghai)
+		want := testclock.Date(2026, 11, 26, 8, 0, 0, 0, shanghai)
 		if !p.SendAt.Equal(want) || p.RequestedSendAt == nil {
 			t.Fatalf("send_at = %v (requested %v), want %v", p.SendAt, p.RequestedSendAt, want)
 		}
@@ -99,30 +100,30 @@ func TestCapOnMomentsACustomerSeesPerDay(t *testing.T) {
 		e.create(morning("in the freed slot", "alice"))
 	})
 	t.Run("the listing shows each day's usage", func(t *testing.T) {
-		l, err := e.svc.List(ctx, posts.ListQuery{From: day("2026-11-25"), To: day("2026-11-26")})
+		l, err := e.svc.List(ctx, posts.ListQuery{From: day(testclock.Shift("2026-11-25")), To: day(testclock.Shift("2026-11-26"))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := l.Cap["2026-11-25"]; got.Moments != 4 || got.Limit != 3 {
-			t.Errorf("cap 2026-11-25 = %+v, want 4 Moments (3 to alice, 1 to bob) of 3", got)
+		if got := l.Cap[testclock.Shift("2026-11-25")]; got.Moments != 4 || got.Limit != 3 {
+			t.Errorf(testclock.Shift("cap 2026-11-25 = %+v, want 4 Moments (3 to alice, 1 to bob) of 3"), got)
 		}
-		if got := l.Cap["2026-11-26"]; got.Moments != 1 {
-			t.Errorf("cap 2026-11-26 = %+v, want 1", got)
+		if got := l.Cap[testclock.Shift("2026-11-26")]; got.Moments != 1 {
+			t.Errorf(testclock.Shift("cap 2026-11-26 = %+v, want 1"), got)
 		}
 	})
 }
 
 func TestGroupMessagesFollowTheMonthlyRule(t *testing.T) {
-	e := newEnv(t, openMemory(t))
+	e := newEnv(t, openMemory)
 	e.svc.GroupMsgsPerMonth = func(int, time.Month) int { return 2 }
-	gm := posts.Draft{Kind: posts.GroupMessage, SendAt: "2026-11-25T08:00:00+08:00", Text: "双十二预告", Sender: "alice"}
+	gm := posts.Draft{Kind: posts.GroupMessage, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Text: "双十二预告", Sender: "alice"}
 	e.create(gm)
-	gm.SendAt = "2026-11-28T08:00:00+08:00"
+	gm.SendAt = testclock.Shift("2026-11-28T08:00:00+08:00")
 	e.create(gm)
-	gm.SendAt = "2026-11-29T08:00:00+08:00"
+	gm.SendAt = testclock.Shift("2026-11-29T08:00:00+08:00")
 	_, err := e.svc.Create(context.Background(), gm)
 	var ce *posts.CapError
-	if !errors.As(err, &ce) || ce.Day != "2026-11" {
+	if !errors.As(err, &ce) || ce.Day != testclock.Shift("2026-11") {
 		t.Fatalf("third group message in November = %v, want a monthly cap error", err)
 	}
 }
@@ -130,7 +131,7 @@ func TestGroupMessagesFollowTheMonthlyRule(t *testing.T) {
 func TestPosterSendsAMomentOnceAndFollowsItsJob(t *testing.T) {
 	for _, sk := range storeKinds {
 		t.Run("on "+sk.name, func(t *testing.T) {
-			e := newEnv(t, sk.open(t))
+			e := newEnv(t, sk.open)
 			e.sim.SetMomentJobDelay(30 * time.Second)
 			d := morning("早安 ☀️", "alice")
 			d.Attachments = []posts.Attachment{{Type: posts.Image, URL: e.media.URL + "/cat.png"}}
@@ -165,7 +166,7 @@ func TestPosterSendsAMomentOnceAndFollowsItsJob(t *testing.T) {
 func TestExactlyOnceWithTwoConcurrentPollers(t *testing.T) {
 	for _, sk := range storeKinds {
 		t.Run("on "+sk.name, func(t *testing.T) {
-			e := newEnv(t, sk.open(t))
+			e := newEnv(t, sk.open)
 			e.svc.MomentsPerDay = 0 // this test is about sending, not the cap
 			var ids []string
 			for i := range 10 {
@@ -201,7 +202,7 @@ func TestExactlyOnceWhenAnAttemptLosesItsAnswer(t *testing.T) {
 	for _, sk := range storeKinds {
 		t.Run("on "+sk.name, func(t *testing.T) {
 			t.Run("a task WeCom accepted is found, not sent again", func(t *testing.T) {
-				e := newEnv(t, sk.open(t))
+				e := newEnv(t, sk.open)
 				p := e.create(morning("crash after accept", "alice"))
 				e.clock.Advance(10 * time.Minute)
 				e.sim.DropAnswers(wecomsim.PathAddMomentTask, 1)
@@ -227,7 +228,7 @@ func TestExactlyOnceWhenAnAttemptLosesItsAnswer(t *testing.T) {
 				}
 			})
 			t.Run("a task WeCom never got is sent again, once", func(t *testing.T) {
-				e := newEnv(t, sk.open(t))
+				e := newEnv(t, sk.open)
 				lost := &lostAnswer{WeCom: e.client, times: 1}
 				e.svc = e.service(lost)
 				p := e.create(morning("lost before WeCom", "alice"))
@@ -252,7 +253,7 @@ func TestExactlyOnceWhenAnAttemptLosesItsAnswer(t *testing.T) {
 func TestCancel(t *testing.T) {
 	ctx := context.Background()
 	t.Run("before sending nothing reaches WeCom", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("never", "alice"))
 		got, err := e.svc.Cancel(ctx, p.ID)
 		if err != nil || got.Status != posts.Canceled {
@@ -265,7 +266,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("after sending the Moment is canceled in WeCom", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("oops", "alice"))
 		e.clock.Advance(10 * time.Minute)
 		e.tick()
@@ -276,7 +277,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a Moment canceled while its job runs is canceled when it finishes", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		e.sim.SetMomentJobDelay(90 * time.Second)
 		p := e.create(morning("oops", "alice"))
 		e.clock.Advance(10 * time.Minute)
@@ -291,8 +292,8 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("after sending the group message is canceled in WeCom", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
-		p := e.create(posts.Draft{Kind: posts.GroupMessage, SendAt: "2026-11-25T08:00:00+08:00", Text: "hi", Sender: "alice"})
+		e := newEnv(t, openMemory)
+		p := e.create(posts.Draft{Kind: posts.GroupMessage, SendAt: testclock.Shift("2026-11-25T08:00:00+08:00"), Text: "hi", Sender: "alice"})
 		e.clock.Advance(10 * time.Minute)
 		e.tick()
 		got, err := e.svc.Cancel(ctx, p.ID)
@@ -301,7 +302,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("a canceled post cannot be canceled again", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("twice", "alice"))
 		e.svc.Cancel(ctx, p.ID)
 		var ce *posts.ConflictError
@@ -313,7 +314,7 @@ func TestCancel(t *testing.T) {
 
 func TestLatePosts(t *testing.T) {
 	t.Run("a post due while the poster was down goes out on the next tick, marked late", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		e.tick() // the poster ran at 07:50, then went down
 		p := e.create(morning("missed", "alice"))
 		e.clock.Advance(5 * time.Hour)
@@ -325,9 +326,9 @@ func TestLatePosts(t *testing.T) {
 		}
 	})
 	t.Run("a send_at hours in the past goes out on the next tick", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		e.tick()
-		p := e.create(posts.Draft{Kind: posts.Moment, SendAt: "2026-11-25T04:00:00+08:00", Text: "catch up"})
+		p := e.create(posts.Draft{Kind: posts.Moment, SendAt: testclock.Shift("2026-11-25T04:00:00+08:00"), Text: "catch up"})
 		e.tick()
 		e.tick()
 		if got := e.get(p.ID); got.Status != posts.Sent || !got.Late {
@@ -338,7 +339,7 @@ func TestLatePosts(t *testing.T) {
 
 func TestFailuresAndBackoff(t *testing.T) {
 	t.Run("a permanent WeCom error fails the post with errcode and errmsg", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("bad", "alice"))
 		e.sim.Inject(wecomsim.PathAddMomentTask, wecom.CodeInvalidParameter, 1)
 		e.clock.Advance(10 * time.Minute)
@@ -348,7 +349,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 		}
 	})
 	t.Run("an unknown tag fails the post showing the invalid tag", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		d := morning("tagged", "alice")
 		d.VisibleRange.CustomerTags = []string{"etNOPE"}
 		p := e.create(d)
@@ -361,7 +362,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 		}
 	})
 	t.Run("an unknown sender is shown on a sent Moment", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("mixed", "alice", "ghost"))
 		e.clock.Advance(10 * time.Minute)
 		e.tick()
@@ -371,7 +372,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 		}
 	})
 	t.Run("system busy leaves the post scheduled for the next tick", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		p := e.create(morning("busy", "alice"))
 		e.sim.Inject(wecomsim.PathAddMomentTask, wecom.CodeBusy, 1)
 		e.clock.Advance(10 * time.Minute)
@@ -389,7 +390,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 		}
 	})
 	t.Run("more than 10 Moments in a minute wait for the next minute", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		e.svc.MomentsPerDay = 0
 		for i := range 12 {
 			e.create(morning(fmt.Sprintf("burst %d", i), "alice"))
@@ -407,7 +408,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 		}
 	})
 	t.Run("a media URL answering 404 fails the post naming the attachment", func(t *testing.T) {
-		e := newEnv(t, openMemory(t))
+		e := newEnv(t, openMemory)
 		d := morning("gone", "alice")
 		d.Attachments = []posts.Attachment{{Type: posts.Image, URL: e.media.URL + "/gone.png"}}
 		p := e.create(d)
@@ -420,7 +421,7 @@ func TestFailuresAndBackoff(t *testing.T) {
 }
 
 func TestUploadedMediaIsChunkedAndSent(t *testing.T) {
-	e := newEnv(t, openMemory(t))
+	e := newEnv(t, openMemory)
 	img := append(append([]byte{}, pngBytes...), make([]byte, posts.ChunkSize+1000)...)
 	d := morning("big picture", "alice")
 	d.Attachments = []posts.Attachment{{Type: posts.Image, Data: img, Filename: "big.png"}}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -14,11 +13,12 @@ import (
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/callback"
 	"github.com/siyuhq/siyu/shared/churn"
-	"github.com/siyuhq/siyu/shared/churn/churntest"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/report"
+	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -31,20 +31,11 @@ var shanghai = func() *time.Location {
 	return loc
 }()
 
-var day0 = calendar.Day{Year: 2025, Month: time.March, Day: 3}
+var day0 = testclock.Day(2025, time.March, 3)
 
 func at(n, hh, mm int) time.Time {
 	return day0.AddDays(n).Start(shanghai).Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
 }
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 const robotKey = "robot-key-0001"
 
@@ -53,9 +44,9 @@ const robotKey = "robot-key-0001"
 type brand struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *testclock.Clock
 	sim    *wecomsim.Sim
-	store  *churntest.MemStore
+	store  *storetest.MemStore
 	sync   *contactsync.Syncer
 	rollup *churn.Rollup
 	report *report.Reporter
@@ -64,9 +55,9 @@ type brand struct {
 func newBrand(t *testing.T) *brand {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: at(0, 10, 0)}
+	clk := testclock.New(at(0, 10, 0))
 	quiet := slog.New(slog.DiscardHandler)
-	s := churntest.NewMemStore()
+	s := storetest.NewMemStore(clk.Now)
 	log := events.NewLog(s, shanghai)
 	log.Now = clk.Now
 	sim := wecomsim.New(wecomsim.Options{Seed: 11, Now: clk.Now, Logger: quiet, RobotKeys: []string{robotKey}})
@@ -259,11 +250,11 @@ func TestRender(t *testing.T) {
 		want       []string
 	}{
 		{"a zh-CN report of a large brand fits the robot's 4096 bytes", report.LangZH,
-			[]string{"私域日报 · 2025-04-02", "新增客户 **812**", "流失 <font color=\"warning\">97</font>", "删除 12", "净增 **+703**",
+			[]string{testclock.Shift("私域日报 · 2025-04-02"), "新增客户 **812**", "流失 <font color=\"warning\">97</font>", "删除 12", "净增 **+703**",
 				"流失率 **0.18%**", "↑", "客户总数 52340 → 53043", "流失较高的渠道", "抖音直播间_第000场_春季新品发布：流失 40 / 新增 50（80.00%）",
 				"删除异常的成员", "顾问000：客户删除 9（7日均 1.5），企业微信统计 11", "…另有", "对账补录 **4** 条"}},
 		{"an English report is available", report.LangEN,
-			[]string{"Siyu daily report · 2025-04-02", "New customers **812**", "Churn rate **0.18%**", "Members with unusual deletions", "…and"}},
+			[]string{testclock.Shift("Siyu daily report · 2025-04-02"), "New customers **812**", "Churn rate **0.18%**", "Members with unusual deletions", "…and"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

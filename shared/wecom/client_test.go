@@ -18,37 +18,21 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
-// clock is a settable time source shared by a simulator and its clients.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2025, 6, 10, 9, 30, 0, 0, wecom.Beijing)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is the one clock of a simulator and its clients.
+func newClock() *testclock.Clock {
+	return testclock.New(testclock.Date(2025, 6, 10, 9, 30, 0, 0, wecom.Beijing))
 }
 
 // fixture is a simulator, a shared store and a clock.
 type fixture struct {
 	sim    *wecomsim.Sim
 	store  *storetest.MemStore
-	clock  *clock
+	clock  *testclock.Clock
 	sleeps []time.Duration
 	mu     sync.Mutex
 }

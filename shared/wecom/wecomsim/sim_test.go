@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
-var day0 = time.Date(2025, 6, 10, 0, 0, 0, 0, wecom.Beijing)
+var day0 = testclock.Date(2025, 6, 10, 0, 0, 0, 0, wecom.Beijing)
 
 // receiver is a callback endpoint that opens events with the sim's
 // credentials. status decides each answer (nil: 200).
