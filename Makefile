@@ -9,18 +9,20 @@ FUNCTIONS   := callback poster rollup api
 LAMBDA_ARCH ?= arm64
 GOFLAGS_REL := -trimpath -ldflags="-s -w -buildid="
 RIE_VERSION ?= latest
+STATICCHECK_VERSION ?= v0.8.2
 
 export SIYU_DYNALITE := $(TOOLS)/node_modules/.bin/dynalite
 export SIYU_RIE      := $(TOOLS)/bin/aws-lambda-rie
+STATICCHECK := $(TOOLS)/bin/staticcheck
 
-.PHONY: all build test test-short run bench fuzz tools tools-dynalite tools-rie tools-debian tools-mariadb tools-chromium \
+.PHONY: all build test test-dates test-short run bench fuzz tools tools-dynalite tools-rie tools-staticcheck tools-debian tools-mariadb tools-chromium \
         package lint clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
 ## tools: install test dependencies: dynalite (npm) and aws-lambda-rie (go install) into .tools; MariaDB,
 ## Chromium and CJK fonts from Debian when running as root (otherwise their tests say how to install them)
-tools: tools-dynalite tools-rie tools-debian
+tools: tools-dynalite tools-rie tools-staticcheck tools-debian
 
 tools-debian:
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory tools-mariadb tools-chromium; \
@@ -36,6 +38,11 @@ tools-rie: $(SIYU_RIE)
 $(SIYU_RIE):
 	mkdir -p $(TOOLS)/bin
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+tools-staticcheck: $(STATICCHECK)
+$(STATICCHECK):
+	mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # MariaDB and Chromium come from Debian packages; installing needs root.
 tools-mariadb:
@@ -58,11 +65,30 @@ build-$(1):
 endef
 $(foreach f,$(FUNCTIONS),$(eval $(call lambda_build,$(f))))
 
-## test: the whole suite, with real dynalite, aws-lambda-rie, MariaDB and the SCF runtime
-test: tools
-	$(GO) vet ./...
+## test: the whole suite, with real dynalite, aws-lambda-rie, MariaDB and the SCF runtime, then the
+## date-shift proof and a short fuzz run
+test: tools lint
 	$(GO) test -count=1 -timeout 12m ./...
+	$(MAKE) --no-print-directory test-dates
 	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=15s ./shared/wecom
+
+## lint: go vet and staticcheck for every build of the functions (host, Lambda, SCF)
+lint: tools-staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags scf ./...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags scf ./...
+
+# The packages whose tests use fixed dates (they import shared/testclock).
+DATED_PKGS = $$($(GO) list -f '{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... \
+	| grep ' github.com/siyuhq/siyu/shared/testclock' | cut -d' ' -f1)
+
+## test-dates: the tests with fixed dates pass when those dates lie more than a year before today and more
+## than a year after it, so the suite cannot depend on the day it runs
+test-dates:
+	SIYU_TEST_DATES=past $(GO) test -count=1 -timeout 5m $(DATED_PKGS)
+	SIYU_TEST_DATES=future $(GO) test -count=1 -timeout 5m $(DATED_PKGS)
 
 test-short:
 	$(GO) test -short ./...

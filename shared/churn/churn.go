@@ -30,9 +30,7 @@
 // previous day's stored customers_end (or the baseline), never recounted.
 package churn
 
-import (
-	"github.com/siyuhq/siyu/shared/calendar"
-)
+import ()
 
 // Relationships counts relationship events of a day (a relationship is one
 // member and one customer).
@@ -133,5 +131,3 @@ func ratio(n, d int64) float64 {
 	}
 	return float64(n) / float64(d)
 }
-
-func dayKey(d calendar.Day) string { return d.String() }

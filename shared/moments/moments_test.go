@@ -237,7 +237,6 @@ func TestTrackedPersonalMoment(t *testing.T) {
 func TestConversionPostedTwiceCountsOnce(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.posts.posts["p1"] = f.posts.posts["p1"]
 	f.customers(t, "alice", 1)
 	f.moment(t, "p1", "alice")
 	token, _, err := f.svc.NewLink(ctx, "p1", "https://shop.example.com/")
