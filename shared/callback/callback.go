@@ -21,6 +21,14 @@ import (
 // hundred bytes.
 const MaxBody = 1 << 20
 
+// WeCom's query parameters are short: a 40-hex signature, a ten-digit
+// timestamp, a nonce of about ten digits and, to verify the URL, an echostr
+// of a few hundred base64 characters. Far longer ones are not WeCom's.
+const (
+	maxQuery = 4 << 10 // the whole query string
+	maxParam = 128     // msg_signature, timestamp, nonce each
+)
+
 // Handler receives WeCom callbacks for one corp.
 type Handler struct {
 	Crypter *wecom.Crypter
@@ -66,7 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if rej := h.checkQuery(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce")); rej != nil {
+	if rej := h.checkQuery(r.URL.RawQuery, q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce")); rej != nil {
 		h.reject(w, r, *rej, nil)
 		return
 	}
@@ -90,7 +98,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sig, ts, nonce := q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce")
-	if rej := h.checkQuery(sig, ts, nonce); rej != nil {
+	if rej := h.checkQuery(r.URL.RawQuery, sig, ts, nonce); rej != nil {
 		h.reject(w, r, *rej, nil)
 		return
 	}
@@ -117,11 +125,6 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, rejection{http.StatusForbidden, "wrong_corp", "the event is addressed to another corp"}, nil)
 		return
 	}
-	if ev.CreateTime == 0 {
-		// Events without CreateTime (rare app messages) get the envelope's time
-		// so they still land in a day partition deterministically.
-		ev.CreateTime, _ = strconv.ParseInt(ts, 10, 64)
-	}
 	rec, stored, err := h.Log.Append(r.Context(), ev, events.OriginCallback)
 	if err != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelError, "callback not stored; WeCom will retry",
@@ -139,22 +142,28 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// checkQuery validates the signature parameters' presence and the
+// checkQuery validates the signature parameters' presence and size and the
 // timestamp window before any crypto work.
-func (h *Handler) checkQuery(sig, ts, nonce string) *rejection {
+func (h *Handler) checkQuery(raw, sig, ts, nonce string) *rejection {
+	if len(raw) > maxQuery || len(sig) > maxParam || len(ts) > maxParam || len(nonce) > maxParam {
+		return &rejection{http.StatusBadRequest, "query_too_long", "the query parameters are longer than WeCom's"}
+	}
 	if sig == "" || ts == "" || nonce == "" {
 		return &rejection{http.StatusBadRequest, "missing_parameters", "msg_signature, timestamp and nonce are required"}
 	}
+	stale := &rejection{http.StatusUnauthorized, "stale_timestamp", "timestamp is outside the accepted window (possible replay)"}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sec <= 0 {
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return stale // a number, just beyond int64: far outside any window
+	case err != nil:
 		return &rejection{http.StatusBadRequest, "bad_timestamp", "timestamp must be unix seconds"}
 	}
-	skew := h.Now().Sub(time.Unix(sec, 0))
-	if skew < 0 {
-		skew = -skew
-	}
-	if skew > h.MaxSkew {
-		return &rejection{http.StatusUnauthorized, "stale_timestamp", "timestamp is outside the accepted window (possible replay)"}
+	// Compare in whole seconds: a Duration between now and a timestamp
+	// centuries away saturates, and a saturated skew once passed the check.
+	now, window := h.Now().Unix(), int64(h.MaxSkew/time.Second)
+	if sec < now-window || sec > now+window {
+		return stale
 	}
 	return nil
 }

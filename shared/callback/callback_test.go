@@ -44,7 +44,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, now time.Time) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(func() time.Time { return now }))
+	var f *fixture
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(func() time.Time { return f.now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +57,20 @@ func newFixture(t *testing.T, now time.Time) *fixture {
 	loc, _ := calendar.Zone("")
 	logs := &bytes.Buffer{}
 	h := callback.New(c, events.NewLog(st, loc), time.Hour, slog.New(slog.NewJSONHandler(logs, nil)))
-	h.Now = func() time.Time { return now }
-	f := &fixture{h: h, st: st, c: c, now: now, logs: logs, loc: loc}
+	f = &fixture{h: h, st: st, c: c, now: now, logs: logs, loc: loc}
+	h.Now = func() time.Time { return f.now }
+	h.Log.Now = h.Now
 	return f
+}
+
+// undated returns every stored event that carried no CreateTime.
+func (f *fixture) undated(t *testing.T) []store.Item {
+	t.Helper()
+	page, err := f.st.Query(context.Background(), store.Query{PK: events.UndatedPK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
 }
 
 // stored returns every event of day d.
@@ -257,4 +269,103 @@ func assertErrorBody(t *testing.T, w *httptest.ResponseRecorder, code string) {
 	if err := json.Unmarshal(raw, &body); err != nil || body.Error.Code != code || body.Error.Message == "" {
 		t.Fatalf("error body %s, want code %q with a message", raw, code)
 	}
+}
+
+func TestATimestampOutsideTheWindowIs401WhateverItsSize(t *testing.T) {
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	sec := now.Unix()
+	msg := fmt.Sprintf(addEvent, sec)
+	for _, c := range []struct {
+		name, ts string
+		status   int
+	}{
+		{"59 minutes ago is inside the hour's window", strconv.FormatInt(sec-59*60, 10), 200},
+		{"59 minutes ahead is inside the hour's window", strconv.FormatInt(sec+59*60, 10), 200},
+		{"61 minutes ago is stale", strconv.FormatInt(sec-61*60, 10), 401},
+		{"61 minutes ahead is stale", strconv.FormatInt(sec+61*60, 10), 401},
+		{"zero is stale", "0", 401},
+		{"a negative timestamp is stale", "-1", 401},
+		{"the most negative int64 is stale", "-9223372036854775808", 401},
+		{"milliseconds (13 digits) are stale", strconv.FormatInt(sec*1000, 10), 401},
+		{"293 years ahead is stale", strconv.FormatInt(sec+293*365*86400, 10), 401},
+		{"20 digits are stale", "99999999999999999999", 401},
+		{"the largest int64 is stale", "9223372036854775807", 401},
+		{"a timestamp that is not a number is 400", "1764000000.5", 400},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, now)
+			body, sig, err := f.c.Seal([]byte(msg), c.ts, "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := f.post(t, sig, c.ts, "n", body)
+			if w.Code != c.status {
+				t.Fatalf("timestamp %s: got %d %s, want %d", c.ts, w.Code, w.Body, c.status)
+			}
+			want := 0
+			if c.status == 200 {
+				want = 1
+			}
+			if n := len(f.stored(t, calendar.Of(now, f.loc))); n != want {
+				t.Fatalf("%d events stored, want %d", n, want)
+			}
+		})
+	}
+}
+
+func TestAnEventWithoutCreateTimeIsStoredOnceWhateverTheRetrysTimestamp(t *testing.T) {
+	// Ten minutes before midnight in the brand's zone: the retries arrive
+	// on the next day, each sealed with its own timestamp.
+	loc, _ := calendar.Zone("")
+	now := testclock.Date(2026, 11, 24, 23, 50, 0, 0, loc)
+	f := newFixture(t, now)
+	msg := strings.Replace(fmt.Sprintf(addEvent, 0), "<CreateTime>0</CreateTime>", "", 1)
+	for i, after := range []time.Duration{0, 5 * time.Second, 20 * time.Minute, 55 * time.Minute} {
+		f.now = now.Add(after)
+		nonce := "nonce" + strconv.Itoa(i)
+		sig, ts, body := f.seal(t, msg, nonce)
+		if w := f.post(t, sig, ts, nonce, body); w.Code != 200 {
+			t.Fatalf("delivery %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if n := len(f.undated(t)); n != 1 {
+		t.Fatalf("stored %d undated events, want 1", n)
+	}
+	for _, d := range []calendar.Day{calendar.Of(now, loc), calendar.Of(now, loc).AddDays(1)} {
+		if n := len(f.stored(t, d)); n != 0 {
+			t.Fatalf("%d events placed in day %s by their envelope's time, want none", n, d)
+		}
+	}
+}
+
+func TestOversizedQueryParametersAre400AndNothingIsStored(t *testing.T) {
+	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	msg := fmt.Sprintf(addEvent, now.Unix())
+	for _, size := range []int{129, 40 << 10, 900 << 10} {
+		t.Run(fmt.Sprintf("a correctly signed POST with a nonce of %d bytes", size), func(t *testing.T) {
+			f := newFixture(t, now)
+			nonce := strings.Repeat("7", size)
+			sig, ts, body := f.seal(t, msg, nonce)
+			w := f.post(t, sig, ts, nonce, body)
+			if w.Code != http.StatusBadRequest {
+				t.Fatalf("got %d, want 400", w.Code)
+			}
+			assertErrorBody(t, w, "query_too_long")
+			if n := len(f.stored(t, calendar.Of(now, f.loc))); n != 0 {
+				t.Fatalf("%d events stored, want none", n)
+			}
+		})
+	}
+	t.Run("a URL verification with a 5 KiB echostr", func(t *testing.T) {
+		f := newFixture(t, now)
+		ts := strconv.FormatInt(now.Unix(), 10)
+		echo := strings.Repeat("A", 5<<10)
+		q := url.Values{"msg_signature": {f.c.Signature(ts, "n", echo)}, "timestamp": {ts}, "nonce": {"n"}, "echostr": {echo}}
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/wecom/callback?"+q.Encode(), nil))
+		if w.Code != http.StatusBadRequest {
+			t.Fatalf("got %d, want 400", w.Code)
+		}
+		assertErrorBody(t, w, "query_too_long")
+	})
 }

@@ -66,6 +66,12 @@ func Key(e wecom.Event, origin string) string {
 // PK is the partition of a day's events.
 func PK(d calendar.Day) string { return "ev#" + d.String() }
 
+// UndatedPK holds events that carry no CreateTime. Such an event has no day
+// to be counted in, and its key must come from its content alone: placing
+// it by the envelope's timestamp or the time it arrived would store a retry
+// that arrives after midnight a second time.
+const UndatedPK = "ev#undated"
+
 // Log appends and reads events.
 type Log struct {
 	Store store.Store
@@ -100,6 +106,9 @@ func (l *Log) Item(e wecom.Event, origin string) (Record, store.Item, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return rec, store.Item{}, fmt.Errorf("encode event: %w", err)
+	}
+	if e.CreateTime == 0 {
+		return rec, store.Item{PK: UndatedPK, SK: rec.Key, Data: data}, nil
 	}
 	day := calendar.Of(rec.Time(), l.Loc)
 	return rec, store.Item{PK: PK(day), SK: SK(e.CreateTime, rec.Key), Data: data}, nil
