@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn/churntest"
+	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
@@ -34,9 +36,13 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler))
 	svc.Now = clock
+	links := moments.New(st, nil, svc, loc, "", slog.New(slog.DiscardHandler))
+	links.Now = clock
+	svc.Links = links
 	s := api.New(token, loc, slog.New(slog.DiscardHandler))
 	s.Now = clock
 	api.MountPosts(s, svc)
+	api.MountMoments(s, links)
 	return s, sim, func(d time.Duration) { now = now.Add(d) }
 }
 
@@ -138,6 +144,30 @@ func TestPostsAPI(t *testing.T) {
 	t.Run("an unknown post answers 404", func(t *testing.T) {
 		if rec := call(s, http.MethodGet, "/api/posts/nope", ""); rec.Code != http.StatusNotFound {
 			t.Fatalf("GET = %d", rec.Code)
+		}
+	})
+}
+
+func TestAPostRefusedForItsLinkLeavesTheDayFree(t *testing.T) {
+	s, _, _ := postsServer(t)
+	link := func(url string) string {
+		return `{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"新品","visible_range":{"members":["alice"]},` +
+			`"attachments":[{"type":"link","url":` + strconv.Quote(url) + `,"title":"新品","cover_url":"https://shop.example/c.png"}]}`
+	}
+	for _, bad := range []string{"https://u:p@shop.example/", "https://shop.example/a b", `https://shop.example\evil.example/`} {
+		t.Run("a link with user info, a space or a backslash answers 400 naming the field: "+bad, func(t *testing.T) {
+			rec := call(s, http.MethodPost, "/api/posts", link(bad))
+			e, _ := decode(t, rec)["error"].(map[string]any)
+			if msg, _ := e["message"].(string); rec.Code != http.StatusBadRequest || !strings.HasPrefix(msg, "attachments[0].url:") {
+				t.Fatalf("POST = %d %v, want 400 on attachments[0].url", rec.Code, e)
+			}
+		})
+	}
+	t.Run("the member still has the day's three Moments", func(t *testing.T) {
+		for i := range 3 {
+			if rec := call(s, http.MethodPost, "/api/posts", link("https://shop.example/p/"+strconv.Itoa(i))); rec.Code != http.StatusCreated {
+				t.Fatalf("POST Moment %d = %d %s", i+1, rec.Code, rec.Body)
+			}
 		}
 	})
 }

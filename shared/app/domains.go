@@ -69,13 +69,7 @@ func mountDomains(ctx context.Context, a *App) {
 	ms.Now = now
 	api.MountMoments(a.API, ms)
 	a.Jobs["moments"] = ms.Job
-	svc.TrackLink = func(ctx context.Context, postID, u string) (string, error) {
-		_, tracked, err := ms.NewLink(ctx, postID, u)
-		if errors.Is(err, moments.ErrNoPublicURL) {
-			return "", nil
-		}
-		return tracked, err
-	}
+	svc.Links = ms
 
 	// The nightly timer: sync (reconcile first, so recovered callbacks are
 	// counted tonight), rollup, then the report. A failed step does not stop
