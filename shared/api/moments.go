@@ -80,8 +80,12 @@ func (h momentsHandler) redirect(w http.ResponseWriter, r *http.Request) {
 		vid = c.Value
 	} else {
 		vid = moments.NewVisitor()
+		base := h.svc.PublicURL
+		if base == "" {
+			base = h.s.PublicBase(r)
+		}
 		http.SetCookie(w, &http.Cookie{Name: moments.VisitorCookie, Value: vid, Path: "/r/", MaxAge: visitorMaxAge,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.svc.PublicURL, "https://")})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(base, "https://")})
 	}
 	if err := h.svc.RecordClick(r.Context(), l, vid, h.s.Now()); err != nil {
 		// The visitor still gets where they were going; the click is lost.

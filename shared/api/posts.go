@@ -56,6 +56,7 @@ func (h postsHandler) create(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	d.PublicURL = h.s.PublicBase(r)
 	p, err := h.svc.Create(r.Context(), d)
 	if err != nil {
 		h.fail(w, r, err)
