@@ -171,3 +171,41 @@ func TestAPostRefusedForItsLinkLeavesTheDayFree(t *testing.T) {
 		}
 	})
 }
+
+func TestAPostShowsItsAttemptsAndLastError(t *testing.T) {
+	s, _, advance := postsServer(t)
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(busy.Close)
+	body := `{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"早安","visible_range":{"members":["alice"]},` +
+		`"attachments":[{"type":"image","url":"` + busy.URL + `/cat.png"}]}`
+	rec := call(s, http.MethodPost, "/api/posts", body)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("POST = %d %s", rec.Code, rec.Body)
+	}
+	id := decode(t, rec)["id"].(string)
+	advance(time.Hour)
+	call(s, http.MethodPost, "/api/jobs/poster", "")
+
+	fromList := func() map[string]any {
+		for _, p := range decode(t, call(s, http.MethodGet, "/api/posts?from=2026-11-25&to=2026-11-25", ""))["posts"].([]any) {
+			if p.(map[string]any)["id"] == id {
+				return p.(map[string]any)
+			}
+		}
+		return nil
+	}
+	for name, get := range map[string]func() map[string]any{
+		"GET /api/posts/{id}": func() map[string]any { return decode(t, call(s, http.MethodGet, "/api/posts/"+id, "")) },
+		"GET /api/posts":      fromList,
+	} {
+		t.Run(name+" shows a deferred post's attempts and last error", func(t *testing.T) {
+			m := get()
+			msg, _ := m["last_error"].(string)
+			if m["status"] != "scheduled" || m["attempts"] != 1.0 || !strings.Contains(msg, "503") {
+				t.Fatalf("post = %v, want scheduled with 1 attempt and a last error naming the 503", m)
+			}
+		})
+	}
+}

@@ -120,7 +120,10 @@ type Post struct {
 	ErrCode            int      `json:"errcode,omitempty"`
 	ErrMsg             string   `json:"errmsg,omitempty"`
 
-	Attempts        int      `json:"attempts,omitempty"`
+	// Attempts counts the poster's tries; LastError is why the last one
+	// did not send (kept after a later success, as history).
+	Attempts        int      `json:"attempts"`
+	LastError       string   `json:"last_error,omitempty"`
 	Attempt         *Attempt `json:"attempt,omitempty"`
 	CancelRequested bool     `json:"cancel_requested,omitempty"`
 
