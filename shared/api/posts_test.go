@@ -105,7 +105,7 @@ func TestPostsAPI(t *testing.T) {
 	t.Run("if_full next_free_slot moves it to the next day", func(t *testing.T) {
 		body := strings.Replace(morningMoment, `"kind"`, `"if_full":"next_free_slot","kind"`, 1)
 		rec := call(s, http.MethodPost, "/api/posts", body)
-		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != "2026-11-26T00:00:00Z" {
+		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != "2026-11-26T08:00:00+08:00" {
 			t.Fatalf("POST = %d %v", rec.Code, m)
 		}
 	})
@@ -205,6 +205,36 @@ func TestAPostShowsItsAttemptsAndLastError(t *testing.T) {
 			msg, _ := m["last_error"].(string)
 			if m["status"] != "scheduled" || m["attempts"] != 1.0 || !strings.Contains(msg, "503") {
 				t.Fatalf("post = %v, want scheduled with 1 attempt and a last error naming the 503", m)
+			}
+		})
+	}
+}
+
+func TestPostTimesReadInTheBrandsZone(t *testing.T) {
+	s, _, advance := postsServer(t)
+	rec := call(s, http.MethodPost, "/api/posts", morningMoment)
+	created := decode(t, rec)
+	id, _ := created["id"].(string)
+	advance(time.Hour)
+	for range 2 {
+		call(s, http.MethodPost, "/api/jobs/poster", "")
+	}
+	sent := decode(t, call(s, http.MethodGet, "/api/posts/"+id, ""))
+	listed := decode(t, call(s, http.MethodGet, "/api/posts?from=2026-11-25&to=2026-11-25", ""))["posts"].([]any)[0].(map[string]any)
+	tests := []struct {
+		name string
+		got  any
+		want string
+	}{
+		{"send_at given as +08:00 comes back as +08:00", created["send_at"], "2026-11-25T08:00:00+08:00"},
+		{"created_at reads in Shanghai", created["created_at"], "2026-11-25T07:00:00+08:00"},
+		{"sent_at reads in Shanghai", sent["sent_at"], "2026-11-25T08:00:00+08:00"},
+		{"the listing reads in Shanghai too", listed["send_at"], "2026-11-25T08:00:00+08:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %s", tt.got, tt.want)
 			}
 		})
 	}

@@ -130,6 +130,26 @@ type Post struct {
 	version int64
 }
 
+// In returns p with every time in loc: the API shows times in the brand's
+// zone (SIYU_TZ), with its offset.
+func (p Post) In(loc *time.Location) Post {
+	at := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		v := t.In(loc)
+		return &v
+	}
+	p.SendAt, p.CreatedAt = p.SendAt.In(loc), p.CreatedAt.In(loc)
+	p.RequestedSendAt, p.SentAt = at(p.RequestedSendAt), at(p.SentAt)
+	if p.Attempt != nil {
+		a := *p.Attempt
+		a.StartedAt, a.LeaseUntil = a.StartedAt.In(loc), a.LeaseUntil.In(loc)
+		p.Attempt = &a
+	}
+	return p
+}
+
 // FieldError is a post the caller must fix; Field names the JSON field.
 type FieldError struct {
 	Field string
