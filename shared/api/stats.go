@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"net/http"
 	"slices"
 	"strconv"
@@ -99,13 +98,6 @@ func withBehavior(rows []flowRow, beh []contactsync.Behavior) []flowRow {
 	return rows
 }
 
-func optInt(p *int64) string {
-	if p == nil {
-		return ""
-	}
-	return itoa(*p)
-}
-
 func (h statsHandler) rangeOf(w http.ResponseWriter, r *http.Request) (from, to calendar.Day, ok bool) {
 	q := r.URL.Query()
 	req := jobs.Request{From: q.Get("from"), To: q.Get("to")}
@@ -144,12 +136,12 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 				d.CustomersEnd, d.ChurnRate, d.Relationships, d.Reconciled}
 		}
 		if wantsCSV(r) {
-			out := [][]string{{"date", "customers_start", "new_customers", "lost_customers", "removed_customers",
+			out := [][]any{{"date", "customers_start", "new_customers", "lost_customers", "removed_customers",
 				"customers_end", "churn_rate", "added", "deleted_by_customer", "deleted_by_member", "reconciled"}}
 			for _, d := range rows {
-				out = append(out, []string{d.Date, itoa(d.CustomersStart), itoa(d.NewCustomers), itoa(d.LostCustomers),
-					itoa(d.RemovedCustomers), itoa(d.CustomersEnd), ftoa(d.ChurnRate), itoa(d.Relationships.Added),
-					itoa(d.Relationships.DeletedByCustomer), itoa(d.Relationships.DeletedByMember), itoa(d.Reconciled)})
+				out = append(out, []any{d.Date, d.CustomersStart, d.NewCustomers, d.LostCustomers,
+					d.RemovedCustomers, d.CustomersEnd, d.ChurnRate, d.Relationships.Added,
+					d.Relationships.DeletedByCustomer, d.Relationships.DeletedByMember, d.Reconciled})
 			}
 			writeCSV(w, "daily", out)
 			return
@@ -189,22 +181,22 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 			rows = withBehavior(rows, beh)
 		}
 		if wantsCSV(r) {
-			head := []string{"date", by, "new_customers", "lost_customers", "removed_customers",
+			head := []any{"date", by, "new_customers", "lost_customers", "removed_customers",
 				"added", "deleted_by_customer", "deleted_by_member", "reconciled"}
 			if by == "member" {
 				head = append(head, "wecom_new_contact_cnt", "wecom_negative_feedback_cnt")
 			}
-			out := [][]string{head}
+			out := [][]any{head}
 			for _, f := range rows {
 				key := f.Member
 				if key == nil {
 					key = f.Channel
 				}
-				row := []string{f.Date, *key, itoa(f.NewCustomers), itoa(f.LostCustomers), itoa(f.RemovedCustomers),
-					itoa(f.Relationships.Added), itoa(f.Relationships.DeletedByCustomer), itoa(f.Relationships.DeletedByMember),
-					itoa(f.Reconciled)}
+				row := []any{f.Date, *key, f.NewCustomers, f.LostCustomers, f.RemovedCustomers,
+					f.Relationships.Added, f.Relationships.DeletedByCustomer, f.Relationships.DeletedByMember,
+					f.Reconciled}
 				if by == "member" {
-					row = append(row, optInt(f.WeComNewContactCnt), optInt(f.WeComNegativeFeedbackCnt))
+					row = append(row, f.WeComNewContactCnt, f.WeComNegativeFeedbackCnt)
 				}
 				out = append(out, row)
 			}
@@ -228,10 +220,9 @@ func (h statsHandler) cohorts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsCSV(r) {
-		out := [][]string{{"date", "new_customers", "lost_1d", "lost_7d", "lost_30d", "rate_1d", "rate_7d", "rate_30d"}}
+		out := [][]any{{"date", "new_customers", "lost_1d", "lost_7d", "lost_30d", "rate_1d", "rate_7d", "rate_30d"}}
 		for _, c := range rows {
-			out = append(out, []string{c.Date, itoa(c.NewCustomers), itoa(c.Lost1d), itoa(c.Lost7d), itoa(c.Lost30d),
-				ftoa(c.Rate1d), ftoa(c.Rate7d), ftoa(c.Rate30d)})
+			out = append(out, []any{c.Date, c.NewCustomers, c.Lost1d, c.Lost7d, c.Lost30d, c.Rate1d, c.Rate7d, c.Rate30d})
 		}
 		writeCSV(w, "cohorts", out)
 		return
@@ -253,24 +244,13 @@ func (h statsHandler) groups(w http.ResponseWriter, r *http.Request) {
 		rows = []churn.GroupDay{}
 	}
 	if wantsCSV(r) {
-		out := [][]string{{"date", "chat_id", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}}
+		out := [][]any{{"date", "chat_id", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}}
 		for _, g := range rows {
-			out = append(out, []string{g.Date, g.ChatID, itoa(g.MembersStart), itoa(g.Joins), itoa(g.QuitsSelf),
-				itoa(g.QuitsRemoved), itoa(g.MembersEnd), ftoa(g.QuitRate), strconv.FormatBool(g.Dismissed)})
+			out = append(out, []any{g.Date, g.ChatID, g.MembersStart, g.Joins, g.QuitsSelf,
+				g.QuitsRemoved, g.MembersEnd, g.QuitRate, g.Dismissed})
 		}
 		writeCSV(w, "groups", out)
 		return
 	}
 	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "groups": rows})
-}
-
-func itoa(n int64) string   { return strconv.FormatInt(n, 10) }
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="siyu-`+name+`.csv"`)
-	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
-	_ = cw.WriteAll(rows)
 }

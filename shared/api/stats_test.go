@@ -28,6 +28,12 @@ const token = "test-admin-token"
 // alice through "poster") and 2025-03-02 (one lost, group g1 lost a member).
 func statsServer(t *testing.T) *api.Server {
 	t.Helper()
+	return statsServerWith(t)
+}
+
+// statsServerWith is statsServer with more events on 2025-03-01.
+func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
+	t.Helper()
 	loc, err := calendar.Zone("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +54,9 @@ func statsServer(t *testing.T) *api.Server {
 		{ToUserName: "corp", Event: wecom.EventExternalChat, ChangeType: wecom.ChangeChatUpdate, ChatID: "g1",
 			UpdateDetail: wecom.DetailDelMember, MemChangeCnt: 1, Known: true, CreateTime: time.Date(2025, 3, 2, 9, 0, 0, 0, loc).Unix()},
 	} {
+		more = append(more, e)
+	}
+	for _, e := range more {
 		if _, _, err := log.Append(ctx, e, events.OriginCallback); err != nil {
 			t.Fatal(err)
 		}
