@@ -35,15 +35,15 @@ func TestCSVExportsKeepFormulasAsText(t *testing.T) {
 		want       []string
 	}{
 		{"a channel state starting with = is exported as text", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel",
-			[]string{"2025-03-01", `'=HYPERLINK("http://evil.example","x")`, "1", "0", "0", "1", "0", "0", "0"}},
+			[]string{"2025-03-01", `'=HYPERLINK("http://evil.example","x")`, "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with + is exported as text", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel",
-			[]string{"2025-03-01", "'+cmd|' /C calc'!A0", "1", "0", "0", "1", "0", "0", "0"}},
+			[]string{"2025-03-01", "'+cmd|' /C calc'!A0", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with - is exported as text", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel",
-			[]string{"2025-03-01", "'-2+3", "1", "0", "0", "1", "0", "0", "0"}},
+			[]string{"2025-03-01", "'-2+3", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with a tab is exported as text", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel",
-			[]string{"2025-03-01", "'\tpadded", "1", "0", "0", "1", "0", "0", "0"}},
+			[]string{"2025-03-01", "'\tpadded", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a member starting with @ is exported as text", "/api/stats/daily?from=2025-03-01&to=2025-03-01&by=member",
-			[]string{"2025-03-01", "'@SUM(A1:A9)", "1", "0", "0", "1", "0", "0", "0", "", ""}},
+			[]string{"2025-03-01", "'@SUM(A1:A9)", "1", "0", "0", "1", "0", "0", "0", "", "", "true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
