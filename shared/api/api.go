@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type Server struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	Loc        *time.Location
+	// PublicURL is SIYU_PUBLIC_URL, the base of tracked links. Empty: the
+	// base is taken from each request (PublicBase).
+	PublicURL string
 }
 
 // New returns a server guarding /api/* with adminToken. An empty token
@@ -72,6 +76,29 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(h[len(prefix):]), []byte(s.adminToken)) == 1
+}
+
+// PublicBase is the public base URL for links made while serving r:
+// PublicURL when configured, else the scheme and host r came in on (the
+// API's own function URL in the cloud). Only authorized /api calls make
+// links, so only the operator chooses the Host a link is made with.
+func (s *Server) PublicBase(r *http.Request) string {
+	if s.PublicURL != "" {
+		return strings.TrimRight(s.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	switch p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p {
+	case "http", "https":
+		scheme = p
+	}
+	u, err := url.Parse(scheme + "://" + r.Host)
+	if r.Host == "" || err != nil || u.Host != r.Host || u.User != nil || u.Path != "" {
+		return ""
+	}
+	return scheme + "://" + r.Host
 }
 
 // MaxJSONBody bounds request bodies of the admin API.

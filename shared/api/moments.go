@@ -80,8 +80,12 @@ func (h momentsHandler) redirect(w http.ResponseWriter, r *http.Request) {
 		vid = c.Value
 	} else {
 		vid = moments.NewVisitor()
+		base := h.svc.PublicURL
+		if base == "" {
+			base = h.s.PublicBase(r)
+		}
 		http.SetCookie(w, &http.Cookie{Name: moments.VisitorCookie, Value: vid, Path: "/r/", MaxAge: visitorMaxAge,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.svc.PublicURL, "https://")})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(base, "https://")})
 	}
 	if err := h.svc.RecordClick(r.Context(), l, vid, h.s.Now()); err != nil {
 		// The visitor still gets where they were going; the click is lost.
@@ -138,12 +142,12 @@ func (h momentsHandler) rangeStats(w http.ResponseWriter, r *http.Request) {
 			"days": rg.Days, "members": rg.Members, "posts": rg.Posts})
 		return
 	}
-	rows := [][]string{{"section", "key", "members_targeted", "members_published", "customers_reached", "customers_engaged",
+	rows := [][]any{{"section", "key", "members_targeted", "members_published", "customers_reached", "customers_engaged",
 		"clicks", "unique_clickers", "conversions", "conversion_value", "publish_rate", "engagement_rate", "click_rate", "conversion_rate"}}
-	line := func(section, key string, f moments.Funnel) []string {
-		return []string{section, key, strconv.Itoa(f.MembersTargeted), strconv.Itoa(f.MembersPublished), strconv.Itoa(f.CustomersReached),
-			strconv.Itoa(f.CustomersEngaged), strconv.Itoa(f.Clicks), strconv.Itoa(f.UniqueClickers), strconv.Itoa(f.Conversions),
-			ftoa(f.ConversionValue), ftoa(f.PublishRate), ftoa(f.EngagementRate), ftoa(f.ClickRate), ftoa(f.ConversionRate)}
+	line := func(section, key string, f moments.Funnel) []any {
+		return []any{section, key, f.MembersTargeted, f.MembersPublished, f.CustomersReached,
+			f.CustomersEngaged, f.Clicks, f.UniqueClickers, f.Conversions,
+			f.ConversionValue, f.PublishRate, f.EngagementRate, f.ClickRate, f.ConversionRate}
 	}
 	for _, d := range rg.Days {
 		rows = append(rows, line("day", d.SentDay, d))
@@ -156,7 +160,7 @@ func (h momentsHandler) rangeStats(w http.ResponseWriter, r *http.Request) {
 		if m.Published {
 			pub = 1
 		}
-		rows = append(rows, []string{"member", m.UserID, "", strconv.Itoa(pub), strconv.Itoa(m.Reached), strconv.Itoa(m.Engaged), "", "", "", "", "", "", "", ""})
+		rows = append(rows, []any{"member", m.UserID, nil, pub, m.Reached, m.Engaged, nil, nil, nil, nil, nil, nil, nil, nil})
 	}
 	writeCSV(w, "moments-"+rg.From+"-"+rg.To, rows)
 }

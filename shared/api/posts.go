@@ -56,12 +56,13 @@ func (h postsHandler) create(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	d.PublicURL = h.s.PublicBase(r)
 	p, err := h.svc.Create(r.Context(), d)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusCreated, p)
+	httpx.JSON(w, http.StatusCreated, p.In(h.s.Loc))
 }
 
 func (h postsHandler) get(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +71,7 @@ func (h postsHandler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, p)
+	httpx.JSON(w, http.StatusOK, p.In(h.s.Loc))
 }
 
 func (h postsHandler) cancel(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +80,7 @@ func (h postsHandler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, p)
+	httpx.JSON(w, http.StatusOK, p.In(h.s.Loc))
 }
 
 func (h postsHandler) list(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +114,9 @@ func (h postsHandler) list(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	for i := range l.Posts {
+		l.Posts[i] = l.Posts[i].In(h.s.Loc)
 	}
 	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "from": lq.From.String(), "to": lq.To.String(),
 		"posts": l.Posts, "cap": l.Cap})

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/testclock"
@@ -35,9 +37,13 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler))
 	svc.Now = clock
+	links := moments.New(st, nil, svc, loc, "", slog.New(slog.DiscardHandler))
+	links.Now = clock
+	svc.Links = links
 	s := api.New(token, loc, slog.New(slog.DiscardHandler))
 	s.Now = clock
 	api.MountPosts(s, svc)
+	api.MountMoments(s, links)
 	return s, sim, func(d time.Duration) { now = now.Add(d) }
 }
 
@@ -100,7 +106,7 @@ func TestPostsAPI(t *testing.T) {
 	t.Run("if_full next_free_slot moves it to the next day", func(t *testing.T) {
 		body := strings.Replace(morningMoment, `"kind"`, `"if_full":"next_free_slot","kind"`, 1)
 		rec := call(s, http.MethodPost, "/api/posts", body)
-		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != testclock.Shift("2026-11-26T00:00:00Z") {
+		if m := decode(t, rec); rec.Code != http.StatusCreated || m["send_at"] != testclock.Shift("2026-11-26T08:00:00+08:00") {
 			t.Fatalf("POST = %d %v", rec.Code, m)
 		}
 	})
@@ -141,4 +147,96 @@ func TestPostsAPI(t *testing.T) {
 			t.Fatalf("GET = %d", rec.Code)
 		}
 	})
+}
+
+func TestAPostRefusedForItsLinkLeavesTheDayFree(t *testing.T) {
+	s, _, _ := postsServer(t)
+	link := func(url string) string {
+		return testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"新品","visible_range":{"members":["alice"]},`) +
+			`"attachments":[{"type":"link","url":` + strconv.Quote(url) + `,"title":"新品","cover_url":"https://shop.example/c.png"}]}`
+	}
+	for _, bad := range []string{"https://u:p@shop.example/", "https://shop.example/a b", `https://shop.example\evil.example/`} {
+		t.Run("a link with user info, a space or a backslash answers 400 naming the field: "+bad, func(t *testing.T) {
+			rec := call(s, http.MethodPost, "/api/posts", link(bad))
+			e, _ := decode(t, rec)["error"].(map[string]any)
+			if msg, _ := e["message"].(string); rec.Code != http.StatusBadRequest || !strings.HasPrefix(msg, "attachments[0].url:") {
+				t.Fatalf("POST = %d %v, want 400 on attachments[0].url", rec.Code, e)
+			}
+		})
+	}
+	t.Run("the member still has the day's three Moments", func(t *testing.T) {
+		for i := range 3 {
+			if rec := call(s, http.MethodPost, "/api/posts", link("https://shop.example/p/"+strconv.Itoa(i))); rec.Code != http.StatusCreated {
+				t.Fatalf("POST Moment %d = %d %s", i+1, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+func TestAPostShowsItsAttemptsAndLastError(t *testing.T) {
+	s, _, advance := postsServer(t)
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(busy.Close)
+	body := testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"早安","visible_range":{"members":["alice"]},`) +
+		`"attachments":[{"type":"image","url":"` + busy.URL + `/cat.png"}]}`
+	rec := call(s, http.MethodPost, "/api/posts", body)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("POST = %d %s", rec.Code, rec.Body)
+	}
+	id := decode(t, rec)["id"].(string)
+	advance(time.Hour)
+	call(s, http.MethodPost, "/api/jobs/poster", "")
+
+	fromList := func() map[string]any {
+		for _, p := range decode(t, call(s, http.MethodGet, testclock.Shift("/api/posts?from=2026-11-25&to=2026-11-25"), ""))["posts"].([]any) {
+			if p.(map[string]any)["id"] == id {
+				return p.(map[string]any)
+			}
+		}
+		return nil
+	}
+	for name, get := range map[string]func() map[string]any{
+		"GET /api/posts/{id}": func() map[string]any { return decode(t, call(s, http.MethodGet, "/api/posts/"+id, "")) },
+		"GET /api/posts":      fromList,
+	} {
+		t.Run(name+" shows a deferred post's attempts and last error", func(t *testing.T) {
+			m := get()
+			msg, _ := m["last_error"].(string)
+			if m["status"] != "scheduled" || m["attempts"] != 1.0 || !strings.Contains(msg, "503") {
+				t.Fatalf("post = %v, want scheduled with 1 attempt and a last error naming the 503", m)
+			}
+		})
+	}
+}
+
+func TestPostTimesReadInTheBrandsZone(t *testing.T) {
+	s, _, advance := postsServer(t)
+	rec := call(s, http.MethodPost, "/api/posts", morningMoment)
+	created := decode(t, rec)
+	id, _ := created["id"].(string)
+	advance(time.Hour)
+	for range 2 {
+		call(s, http.MethodPost, "/api/jobs/poster", "")
+	}
+	sent := decode(t, call(s, http.MethodGet, "/api/posts/"+id, ""))
+	listed := decode(t, call(s, http.MethodGet, testclock.Shift("/api/posts?from=2026-11-25&to=2026-11-25"), ""))["posts"].([]any)[0].(map[string]any)
+	tests := []struct {
+		name string
+		got  any
+		want string
+	}{
+		{"send_at given as +08:00 comes back as +08:00", created["send_at"], testclock.Shift("2026-11-25T08:00:00+08:00")},
+		{"created_at reads in Shanghai", created["created_at"], testclock.Shift("2026-11-25T07:00:00+08:00")},
+		{"sent_at reads in Shanghai", sent["sent_at"], testclock.Shift("2026-11-25T08:00:00+08:00")},
+		{"the listing reads in Shanghai too", listed["send_at"], testclock.Shift("2026-11-25T08:00:00+08:00")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %s", tt.got, tt.want)
+			}
+		})
+	}
 }

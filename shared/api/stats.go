@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +24,13 @@ import (
 // Without from and to, the last 30 days up to yesterday. Each answers JSON,
 // or CSV (a header row, one row per day or per day and key) when the client
 // sends Accept: text/csv.
+//
+// A day is complete once the rollup has run it and it is not before the
+// baseline (churn.CompleteDays). Its rows carry "complete": true. A day that
+// is not (today, a day not rolled up yet, a day before the data began) is
+// one row of its date with "complete": false and every number null (in CSV:
+// empty cells, complete false), never zeros that read like a day on which
+// nobody came.
 func MountStats(s *Server, st store.Store) {
 	h := statsHandler{s: s, st: st}
 	s.Handle("GET /api/stats/daily", h.daily)
@@ -43,6 +50,7 @@ const DefaultStatsDays = 30
 // contract"), plus the count of reconciled events behind it.
 type dailyRow struct {
 	Date             string              `json:"date"`
+	Complete         bool                `json:"complete"`
 	CustomersStart   int64               `json:"customers_start"`
 	NewCustomers     int64               `json:"new_customers"`
 	LostCustomers    int64               `json:"lost_customers"`
@@ -58,6 +66,7 @@ type dailyRow struct {
 // both), so these rows carry the day's flows only.
 type flowRow struct {
 	Date             string              `json:"date"`
+	Complete         bool                `json:"complete"`
 	Member           *string             `json:"member,omitempty"`
 	Channel          *string             `json:"channel,omitempty"`
 	NewCustomers     int64               `json:"new_customers"`
@@ -99,11 +108,65 @@ func withBehavior(rows []flowRow, beh []contactsync.Behavior) []flowRow {
 	return rows
 }
 
-func optInt(p *int64) string {
-	if p == nil {
-		return ""
+// span is the asked range and which of its days are complete.
+type span struct {
+	from, to calendar.Day
+	complete map[string]bool
+}
+
+func (h statsHandler) span(w http.ResponseWriter, r *http.Request) (span, bool) {
+	from, to, ok := h.rangeOf(w, r)
+	if !ok {
+		return span{}, false
 	}
-	return itoa(*p)
+	complete, err := churn.CompleteDays(r.Context(), h.st, from, to, calendar.Of(h.s.Now(), h.s.Loc))
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return span{}, false
+	}
+	return span{from, to, complete}, true
+}
+
+// daysTable lays rows out day by day over sp, for JSON and CSV alike: a
+// complete day gives its rows (done marks them complete; line is the CSV
+// line under head), an incomplete day one row saying so. The CSV gets a
+// last "complete" column.
+func daysTable[T any](sp span, head []any, rows []T, date func(T) string, done func(T) any, line func(T) []any) ([]any, [][]any) {
+	byDay := map[string][]T{}
+	for _, r := range rows {
+		byDay[date(r)] = append(byDay[date(r)], r)
+	}
+	out := []any{}
+	csvRows := [][]any{append(slices.Clone(head), "complete")}
+	for d := sp.from; !d.After(sp.to); d = d.AddDays(1) {
+		day := d.String()
+		if !sp.complete[day] {
+			out = append(out, incomplete[T](day))
+			empty := make([]any, len(head)+1)
+			empty[0], empty[len(head)] = day, false
+			csvRows = append(csvRows, empty)
+			continue
+		}
+		for _, r := range byDay[day] {
+			out = append(out, done(r))
+			csvRows = append(csvRows, append(line(r), true))
+		}
+	}
+	return out, csvRows
+}
+
+// incomplete is the JSON row of a day without complete numbers: T's keys,
+// each null, with the date and "complete": false.
+func incomplete[T any](date string) map[string]any {
+	var zero T
+	b, _ := json.Marshal(zero)
+	m := map[string]any{}
+	_ = json.Unmarshal(b, &m)
+	for k := range m {
+		m[k] = nil
+	}
+	m["date"], m["complete"] = date, false
+	return m
 }
 
 func (h statsHandler) rangeOf(w http.ResponseWriter, r *http.Request) (from, to calendar.Day, ok bool) {
@@ -126,41 +189,44 @@ func wantsCSV(r *http.Request) bool {
 }
 
 func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
-	from, to, ok := h.rangeOf(w, r)
+	sp, ok := h.span(w, r)
 	if !ok {
 		return
 	}
 	by := r.URL.Query().Get("by")
 	switch by {
 	case "":
-		days, err := churn.DailyRange(r.Context(), h.st, from, to)
+		days, err := churn.DailyRange(r.Context(), h.st, sp.from, sp.to)
 		if err != nil {
 			WriteError(w, r, h.s.Logger, err)
 			return
 		}
 		rows := make([]dailyRow, len(days))
 		for i, d := range days {
-			rows[i] = dailyRow{d.Date, d.CustomersStart, d.NewCustomers, d.LostCustomers, d.RemovedCustomers,
-				d.CustomersEnd, d.ChurnRate, d.Relationships, d.Reconciled}
+			rows[i] = dailyRow{Date: d.Date, CustomersStart: d.CustomersStart, NewCustomers: d.NewCustomers, LostCustomers: d.LostCustomers,
+				RemovedCustomers: d.RemovedCustomers, CustomersEnd: d.CustomersEnd, ChurnRate: d.ChurnRate, Relationships: d.Relationships,
+				Reconciled: d.Reconciled}
 		}
+		out, lines := daysTable(sp, []any{"date", "customers_start", "new_customers", "lost_customers", "removed_customers",
+			"customers_end", "churn_rate", "added", "deleted_by_customer", "deleted_by_member", "reconciled"}, rows,
+			func(d dailyRow) string { return d.Date },
+			func(d dailyRow) any { d.Complete = true; return d },
+			func(d dailyRow) []any {
+				return []any{d.Date, d.CustomersStart, d.NewCustomers, d.LostCustomers,
+					d.RemovedCustomers, d.CustomersEnd, d.ChurnRate, d.Relationships.Added,
+					d.Relationships.DeletedByCustomer, d.Relationships.DeletedByMember, d.Reconciled}
+			})
 		if wantsCSV(r) {
-			out := [][]string{{"date", "customers_start", "new_customers", "lost_customers", "removed_customers",
-				"customers_end", "churn_rate", "added", "deleted_by_customer", "deleted_by_member", "reconciled"}}
-			for _, d := range rows {
-				out = append(out, []string{d.Date, itoa(d.CustomersStart), itoa(d.NewCustomers), itoa(d.LostCustomers),
-					itoa(d.RemovedCustomers), itoa(d.CustomersEnd), ftoa(d.ChurnRate), itoa(d.Relationships.Added),
-					itoa(d.Relationships.DeletedByCustomer), itoa(d.Relationships.DeletedByMember), itoa(d.Reconciled)})
-			}
-			writeCSV(w, "daily", out)
+			writeCSV(w, "daily", lines)
 			return
 		}
-		httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "days": rows})
+		httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "days": out})
 	case "member", "channel":
 		read := churn.MemberRange
 		if by == "channel" {
 			read = churn.ChannelRange
 		}
-		flows, err := read(r.Context(), h.st, from, to)
+		flows, err := read(r.Context(), h.st, sp.from, sp.to)
 		if err != nil {
 			WriteError(w, r, h.s.Logger, err)
 			return
@@ -180,97 +246,97 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 				rows[i].Channel = &c
 			}
 		}
+		head := []any{"date", by, "new_customers", "lost_customers", "removed_customers",
+			"added", "deleted_by_customer", "deleted_by_member", "reconciled"}
 		if by == "member" {
-			beh, err := contactsync.BehaviorRange(r.Context(), h.st, from, to)
+			beh, err := contactsync.BehaviorRange(r.Context(), h.st, sp.from, sp.to)
 			if err != nil {
 				WriteError(w, r, h.s.Logger, err)
 				return
 			}
 			rows = withBehavior(rows, beh)
+			head = append(head, "wecom_new_contact_cnt", "wecom_negative_feedback_cnt")
 		}
-		if wantsCSV(r) {
-			head := []string{"date", by, "new_customers", "lost_customers", "removed_customers",
-				"added", "deleted_by_customer", "deleted_by_member", "reconciled"}
-			if by == "member" {
-				head = append(head, "wecom_new_contact_cnt", "wecom_negative_feedback_cnt")
-			}
-			out := [][]string{head}
-			for _, f := range rows {
+		out, lines := daysTable(sp, head, rows,
+			func(f flowRow) string { return f.Date },
+			func(f flowRow) any { f.Complete = true; return f },
+			func(f flowRow) []any {
 				key := f.Member
 				if key == nil {
 					key = f.Channel
 				}
-				row := []string{f.Date, *key, itoa(f.NewCustomers), itoa(f.LostCustomers), itoa(f.RemovedCustomers),
-					itoa(f.Relationships.Added), itoa(f.Relationships.DeletedByCustomer), itoa(f.Relationships.DeletedByMember),
-					itoa(f.Reconciled)}
+				row := []any{f.Date, *key, f.NewCustomers, f.LostCustomers, f.RemovedCustomers,
+					f.Relationships.Added, f.Relationships.DeletedByCustomer, f.Relationships.DeletedByMember,
+					f.Reconciled}
 				if by == "member" {
-					row = append(row, optInt(f.WeComNewContactCnt), optInt(f.WeComNegativeFeedbackCnt))
+					row = append(row, f.WeComNewContactCnt, f.WeComNegativeFeedbackCnt)
 				}
-				out = append(out, row)
-			}
-			writeCSV(w, "daily-by-"+by, out)
+				return row
+			})
+		if wantsCSV(r) {
+			writeCSV(w, "daily-by-"+by, lines)
 			return
 		}
-		httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "by": by, "days": rows})
+		httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "by": by, "days": out})
 	default:
 		httpx.Error(w, http.StatusBadRequest, "bad_request", "by must be member or channel, not "+strconv.Quote(by))
 	}
 }
 
+// cohortRow and groupRow are churn's rows with their day's completeness.
+type cohortRow struct {
+	churn.Cohort
+	Complete bool `json:"complete"`
+}
+
+type groupRow struct {
+	churn.GroupDay
+	Complete bool `json:"complete"`
+}
+
 func (h statsHandler) cohorts(w http.ResponseWriter, r *http.Request) {
-	from, to, ok := h.rangeOf(w, r)
+	sp, ok := h.span(w, r)
 	if !ok {
 		return
 	}
-	rows, err := churn.CohortRange(r.Context(), h.st, from, to)
+	rows, err := churn.CohortRange(r.Context(), h.st, sp.from, sp.to)
 	if err != nil {
 		WriteError(w, r, h.s.Logger, err)
 		return
 	}
+	out, lines := daysTable(sp, []any{"date", "new_customers", "lost_1d", "lost_7d", "lost_30d", "rate_1d", "rate_7d", "rate_30d"}, rows,
+		func(c churn.Cohort) string { return c.Date },
+		func(c churn.Cohort) any { return cohortRow{c, true} },
+		func(c churn.Cohort) []any {
+			return []any{c.Date, c.NewCustomers, c.Lost1d, c.Lost7d, c.Lost30d, c.Rate1d, c.Rate7d, c.Rate30d}
+		})
 	if wantsCSV(r) {
-		out := [][]string{{"date", "new_customers", "lost_1d", "lost_7d", "lost_30d", "rate_1d", "rate_7d", "rate_30d"}}
-		for _, c := range rows {
-			out = append(out, []string{c.Date, itoa(c.NewCustomers), itoa(c.Lost1d), itoa(c.Lost7d), itoa(c.Lost30d),
-				ftoa(c.Rate1d), ftoa(c.Rate7d), ftoa(c.Rate30d)})
-		}
-		writeCSV(w, "cohorts", out)
+		writeCSV(w, "cohorts", lines)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "cohorts": rows})
+	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "cohorts": out})
 }
 
 func (h statsHandler) groups(w http.ResponseWriter, r *http.Request) {
-	from, to, ok := h.rangeOf(w, r)
+	sp, ok := h.span(w, r)
 	if !ok {
 		return
 	}
-	rows, err := churn.GroupRange(r.Context(), h.st, from, to)
+	rows, err := churn.GroupRange(r.Context(), h.st, sp.from, sp.to)
 	if err != nil {
 		WriteError(w, r, h.s.Logger, err)
 		return
 	}
-	if rows == nil {
-		rows = []churn.GroupDay{}
-	}
+	out, lines := daysTable(sp, []any{"date", "chat_id", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}, rows,
+		func(g churn.GroupDay) string { return g.Date },
+		func(g churn.GroupDay) any { return groupRow{g, true} },
+		func(g churn.GroupDay) []any {
+			return []any{g.Date, g.ChatID, g.MembersStart, g.Joins, g.QuitsSelf,
+				g.QuitsRemoved, g.MembersEnd, g.QuitRate, g.Dismissed}
+		})
 	if wantsCSV(r) {
-		out := [][]string{{"date", "chat_id", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}}
-		for _, g := range rows {
-			out = append(out, []string{g.Date, g.ChatID, itoa(g.MembersStart), itoa(g.Joins), itoa(g.QuitsSelf),
-				itoa(g.QuitsRemoved), itoa(g.MembersEnd), ftoa(g.QuitRate), strconv.FormatBool(g.Dismissed)})
-		}
-		writeCSV(w, "groups", out)
+		writeCSV(w, "groups", lines)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "groups": rows})
-}
-
-func itoa(n int64) string   { return strconv.FormatInt(n, 10) }
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="siyu-`+name+`.csv"`)
-	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
-	_ = cw.WriteAll(rows)
+	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "groups": out})
 }

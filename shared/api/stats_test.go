@@ -29,6 +29,12 @@ const token = "test-admin-token"
 // alice through "poster") and 2025-03-02 (one lost, group g1 lost a member).
 func statsServer(t *testing.T) *api.Server {
 	t.Helper()
+	return statsServerWith(t)
+}
+
+// statsServerWith is statsServer with more events on 2025-03-01.
+func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
+	t.Helper()
 	loc, err := calendar.Zone("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +55,9 @@ func statsServer(t *testing.T) *api.Server {
 		{ToUserName: "corp", Event: wecom.EventExternalChat, ChangeType: wecom.ChangeChatUpdate, ChatID: "g1",
 			UpdateDetail: wecom.DetailDelMember, MemChangeCnt: 1, Known: true, CreateTime: testclock.Date(2025, 3, 2, 9, 0, 0, 0, loc).Unix()},
 	} {
+		more = append(more, e)
+	}
+	for _, e := range more {
 		if _, _, err := log.Append(ctx, e, events.OriginCallback); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +87,7 @@ func get(s http.Handler, path string, header ...string) *httptest.ResponseRecord
 func TestDailyStats(t *testing.T) {
 	s := statsServer(t)
 
-	t.Run("the daily range has the contract's shape and zeros for a day without events", func(t *testing.T) {
+	t.Run("the daily range has the contract's shape and a day not rolled up says so with null numbers", func(t *testing.T) {
 		w := get(s, testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-03"))
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
@@ -92,7 +101,8 @@ func TestDailyStats(t *testing.T) {
 			"days": []any{
 				day(testclock.Shift("2025-03-01"), 0, 2, 0, 0, 2, 0, 2, 0, 0),
 				day(testclock.Shift("2025-03-02"), 2, 0, 1, 0, 1, 0.5, 0, 1, 0),
-				day(testclock.Shift("2025-03-03"), 0, 0, 0, 0, 0, 0, 0, 0, 0),
+				map[string]any{"date": testclock.Shift("2025-03-03"), "complete": false, "customers_start": nil, "new_customers": nil, "lost_customers": nil,
+					"removed_customers": nil, "customers_end": nil, "churn_rate": nil, "reconciled": nil, "relationships": nil},
 			},
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -137,10 +147,10 @@ func TestDailyStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := [][]string{
-			{"date", "channel", "new_customers", "lost_customers", "removed_customers", "added", "deleted_by_customer", "deleted_by_member", "reconciled"},
-			{testclock.Shift("2025-03-01"), "", "1", "0", "0", "1", "0", "0", "0"},
-			{testclock.Shift("2025-03-01"), "poster", "1", "0", "0", "1", "0", "0", "0"},
-			{testclock.Shift("2025-03-02"), "poster", "0", "1", "0", "0", "1", "0", "0"},
+			{"date", "channel", "new_customers", "lost_customers", "removed_customers", "added", "deleted_by_customer", "deleted_by_member", "reconciled", "complete"},
+			{testclock.Shift("2025-03-01"), "", "1", "0", "0", "1", "0", "0", "0", "true"},
+			{testclock.Shift("2025-03-01"), "poster", "1", "0", "0", "1", "0", "0", "0", "true"},
+			{testclock.Shift("2025-03-02"), "poster", "0", "1", "0", "0", "1", "0", "0", "true"},
 		}
 		if !reflect.DeepEqual(rows, want) {
 			t.Errorf("csv = %v\nwant %v", rows, want)
@@ -156,11 +166,14 @@ func TestDailyStats(t *testing.T) {
 			t.Errorf("cohorts = %+v, want 2 new, 1 lost within a week (exactly 24 h later, so not within a day)", c.Cohorts)
 		}
 		var g struct {
-			Groups []churn.GroupDay `json:"groups"`
+			Groups []struct {
+				churn.GroupDay
+				Complete bool `json:"complete"`
+			} `json:"groups"`
 		}
 		_ = json.Unmarshal(get(s, testclock.Shift("/api/stats/groups?from=2025-03-01&to=2025-03-05")).Body.Bytes(), &g)
-		if len(g.Groups) != 1 || g.Groups[0].ChatID != "g1" || g.Groups[0].QuitsSelf != 1 {
-			t.Errorf("groups = %+v, want g1 with one member quitting", g.Groups)
+		if len(g.Groups) != 4 || g.Groups[0].ChatID != "g1" || g.Groups[0].QuitsSelf != 1 || !g.Groups[0].Complete {
+			t.Errorf(testclock.Shift("groups = %+v, want g1 with one member quitting, then 2025-03-03..05 not rolled up"), g.Groups)
 		}
 	})
 }
@@ -201,7 +214,7 @@ func TestStatsRefusals(t *testing.T) {
 
 func day(date string, start, new, lost, removed, end, rate, added, byCustomer, byMember float64) map[string]any {
 	return map[string]any{
-		"date": date, "customers_start": start, "new_customers": new, "lost_customers": lost,
+		"date": date, "complete": true, "customers_start": start, "new_customers": new, "lost_customers": lost,
 		"removed_customers": removed, "customers_end": end, "churn_rate": rate, "reconciled": 0.0,
 		"relationships": map[string]any{"added": added, "deleted_by_customer": byCustomer, "deleted_by_member": byMember},
 	}

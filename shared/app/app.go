@@ -59,6 +59,10 @@ func New(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Lo
 		a.WeCom = wecom.NewClient(wecom.ClientConfig{BaseURL: cfg.APIBase, CorpID: cfg.CorpID, Secret: cfg.Secret, Store: st, Logger: logger})
 	}
 	a.API = api.New(cfg.AdminToken, cfg.Loc, logger)
+	a.API.PublicURL = cfg.PublicURL
+	if cfg.PublicURL == "" {
+		logger.Info("SIYU_PUBLIC_URL is not set: tracked links take their base from each API request's scheme and host")
+	}
 	mountDomains(ctx, a)
 	for name, fn := range a.Jobs {
 		a.API.Job(name, fn)

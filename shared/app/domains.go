@@ -69,27 +69,33 @@ func mountDomains(ctx context.Context, a *App) {
 	ms.Now = now
 	api.MountMoments(a.API, ms)
 	a.Jobs["moments"] = ms.Job
-	svc.TrackLink = func(ctx context.Context, postID, u string) (string, error) {
-		_, tracked, err := ms.NewLink(ctx, postID, u)
-		if errors.Is(err, moments.ErrNoPublicURL) {
-			return "", nil
-		}
-		return tracked, err
-	}
+	svc.Links = ms
 
 	// The nightly timer: sync (reconcile first, so recovered callbacks are
 	// counted tonight), rollup, then the report. A failed step does not stop
 	// the next; the errors are returned together so the timer retries.
-	a.Jobs["nightly"] = a.chain("sync", "rollup", "moments", "report")
+	// Asked for a date or range (a backfill), every step that works on days
+	// gets it; moments reads WeCom's lists as they stand now, so it sits a
+	// backfill out.
+	a.Jobs["nightly"] = a.chain([]string{"sync", "rollup", "moments", "report"}, map[string]bool{"moments": true})
 
 	// The dashboard page; it reads the API above with the operator's token.
 	a.API.Public("GET /{$}", dashboard.Handler)
 }
 
-// chain runs the named jobs in order with an empty request (each job's
-// nightly default), skipping names not registered, and joins their errors.
-func (a *App) chain(names ...string) jobs.Func {
-	return func(ctx context.Context, _ jobs.Request) (jobs.Result, error) {
+// chain runs the named jobs in order, skipping names not registered, and
+// joins their errors. Each gets the chain's date or from/to (none: each
+// job's nightly default); with a date, the steps in now (which work on the
+// present, not on days) are skipped and say so. The days are checked
+// before any step runs, so a bad request runs nothing.
+func (a *App) chain(names []string, now map[string]bool) jobs.Func {
+	return func(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+		dated := req.Date != "" || req.From != "" || req.To != ""
+		if dated {
+			if _, err := req.Days(a.now(), a.Cfg.Loc); err != nil {
+				return nil, err
+			}
+		}
 		out := jobs.Result{}
 		var errs []error
 		for _, name := range names {
@@ -97,7 +103,11 @@ func (a *App) chain(names ...string) jobs.Func {
 			if !ok {
 				continue
 			}
-			res, err := fn(ctx, jobs.Request{Job: name})
+			if dated && now[name] {
+				out[name] = map[string]any{"skipped": name + " reads WeCom as it stands now and takes no date"}
+				continue
+			}
+			res, err := fn(ctx, jobs.Request{Job: name, Date: req.Date, From: req.From, To: req.To})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 				out[name] = map[string]any{"error": err.Error()}

@@ -60,3 +60,52 @@ func TestALinkInAScheduledPostBecomesATrackedLinkThatRedirectsToTheOriginal(t *t
 		t.Fatalf("redirect: %d to %q", w.Code, w.Header().Get("Location"))
 	}
 }
+
+func TestWithoutAPublicURLTrackedLinksTakeTheBaseFromTheRequest(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
+		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42","title":"新品"}]}`
+	tests := []struct {
+		name, host, proto, want string
+	}{
+		{"a request through the function URL makes https links on its host", "abc.lambda-url.ap-east-1.on.aws", "https", "https://abc.lambda-url.ap-east-1.on.aws/r/"},
+		{"a plain local request makes http links on its host", "127.0.0.1:8080", "", "http://127.0.0.1:8080/r/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/api/posts", strings.NewReader(body))
+			r.Host = tt.host
+			if tt.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			r.Header.Set("Authorization", "Bearer tok")
+			w := httptest.NewRecorder()
+			a.Handler().ServeHTTP(w, r)
+			var post struct {
+				Attachments []struct {
+					URL         string `json:"url"`
+					OriginalURL string `json:"original_url"`
+				} `json:"attachments"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &post); err != nil || w.Code != http.StatusCreated || len(post.Attachments) != 1 {
+				t.Fatalf("create: %d %s", w.Code, w.Body)
+			}
+			if att := post.Attachments[0]; !strings.HasPrefix(att.URL, tt.want) || att.OriginalURL != "https://shop.example/p/42" {
+				t.Fatalf("attachment %+v, want a tracked URL under %s", att, tt.want)
+			}
+		})
+	}
+}

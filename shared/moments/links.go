@@ -7,8 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -39,31 +38,54 @@ type Link struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// NewLink makes a tracked link for a post's link attachment with
-// SIYU_PUBLIC_URL as base: the post sends trackedURL instead of
-// originalURL. Call it when the post is scheduled.
-func NewLink(ctx context.Context, st store.Store, postID, originalURL string) (token, trackedURL string, err error) {
-	return newLink(ctx, st, strings.TrimRight(strings.TrimSpace(os.Getenv("SIYU_PUBLIC_URL")), "/"), postID, originalURL, time.Now())
-}
-
-// NewLink is the package's NewLink with s's PublicURL and clock.
+// NewLink makes a tracked link of a post's link attachment under s's
+// PublicURL: the post sends trackedURL instead of originalURL.
 func (s *Service) NewLink(ctx context.Context, postID, originalURL string) (token, trackedURL string, err error) {
 	return newLink(ctx, s.Store, strings.TrimRight(s.PublicURL, "/"), postID, originalURL, s.Now())
 }
 
-// CheckTarget accepts only absolute http and https URLs with a host: the
-// redirect's target comes from here and nowhere else.
+var _ posts.LinkTracker = (*Service)(nil)
+
+// TrackLink is posts.LinkTracker: a tracked link under base, or under
+// PublicURL when base is empty. Without either the link stays untracked, and
+// says so in the log.
+func (s *Service) TrackLink(ctx context.Context, base, postID, originalURL string) (string, error) {
+	if base == "" {
+		base = s.PublicURL
+	}
+	_, tracked, err := newLink(ctx, s.Store, strings.TrimRight(base, "/"), postID, originalURL, s.Now())
+	if errors.Is(err, ErrNoPublicURL) {
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "link not tracked: no public base URL (set SIYU_PUBLIC_URL)", slog.String("post", postID))
+		return "", nil
+	}
+	return tracked, err
+}
+
+// UntrackLinks is posts.LinkTracker: it deletes the links of a post whose
+// creation failed.
+func (s *Service) UntrackLinks(ctx context.Context, postID string) error {
+	page, err := s.Store.Query(ctx, store.Query{PK: "plink#" + postID, Limit: store.MaxLimit})
+	if err != nil {
+		return fmt.Errorf("read links of post %s: %w", postID, err)
+	}
+	for _, it := range page.Items {
+		if err := s.Store.Delete(ctx, "link#"+it.SK, "link", store.Always); err != nil {
+			return fmt.Errorf("delete link of post %s: %w", postID, err)
+		}
+		if err := s.Store.Delete(ctx, it.PK, it.SK, store.Always); err != nil {
+			return fmt.Errorf("delete link of post %s: %w", postID, err)
+		}
+	}
+	return nil
+}
+
+// CheckTarget accepts only absolute http and https URLs with a host and no
+// user info, spaces or backslashes: the redirect's target comes from here
+// and nowhere else. It is posts.CheckURL, so a post is refused at creation
+// for any URL this would refuse.
 func CheckTarget(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Errorf("link url %q: %w", raw, err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("link url %q must be http or https", raw)
-	case u.Host == "" || u.User != nil:
-		return fmt.Errorf("link url %q must be absolute, with a host and no user info", raw)
-	case strings.ContainsAny(raw, "\r\n\t \\"):
-		return fmt.Errorf("link url %q has spaces or backslashes", raw)
+	if err := posts.CheckURL(raw); err != nil {
+		return fmt.Errorf("link url: %w", err)
 	}
 	return nil
 }

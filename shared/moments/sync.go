@@ -77,8 +77,12 @@ const pkProgress = "moments#progress"
 
 // Job runs Sync for the job runner ("moments": nightly and POST
 // /api/jobs/moments). The day is always today: WeCom's lists say how
-// things stand now, not on a past day.
-func (s *Service) Job(ctx context.Context, _ jobs.Request) (jobs.Result, error) {
+// things stand now, not on a past day, so a date or range is refused
+// rather than silently ignored.
+func (s *Service) Job(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+	if req.Date != "" || req.From != "" || req.To != "" {
+		return nil, bad("the moments job reads WeCom's lists as they stand now and takes no date or from/to")
+	}
 	res, err := s.Sync(ctx)
 	out := jobs.Result{"day": res.Day, "posts": res.Posts, "synced": res.Synced, "resumed": res.Resumed,
 		"failed": res.Failed, "remaining": res.Remaining, "complete": res.Complete, "wecom_calls": res.WeComCalls}

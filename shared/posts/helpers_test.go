@@ -90,6 +90,8 @@ func newEnv(t *testing.T, open opener) *env {
 		switch r.URL.Path {
 		case "/cat.png":
 			w.Write(pngBytes)
+		case "/busy.png":
+			http.Error(w, "try later", http.StatusServiceUnavailable)
 		case "/page.txt":
 			io.WriteString(w, "plain text, not an image at all")
 		default:

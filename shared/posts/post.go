@@ -120,11 +120,34 @@ type Post struct {
 	ErrCode            int      `json:"errcode,omitempty"`
 	ErrMsg             string   `json:"errmsg,omitempty"`
 
-	Attempts        int      `json:"attempts,omitempty"`
+	// Attempts counts the poster's tries; LastError is why the last one
+	// did not send (kept after a later success, as history).
+	Attempts        int      `json:"attempts"`
+	LastError       string   `json:"last_error,omitempty"`
 	Attempt         *Attempt `json:"attempt,omitempty"`
 	CancelRequested bool     `json:"cancel_requested,omitempty"`
 
 	version int64
+}
+
+// In returns p with every time in loc: the API shows times in the brand's
+// zone (SIYU_TZ), with its offset.
+func (p Post) In(loc *time.Location) Post {
+	at := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		v := t.In(loc)
+		return &v
+	}
+	p.SendAt, p.CreatedAt = p.SendAt.In(loc), p.CreatedAt.In(loc)
+	p.RequestedSendAt, p.SentAt = at(p.RequestedSendAt), at(p.SentAt)
+	if p.Attempt != nil {
+		a := *p.Attempt
+		a.StartedAt, a.LeaseUntil = a.StartedAt.In(loc), a.LeaseUntil.In(loc)
+		p.Attempt = &a
+	}
+	return p
 }
 
 // FieldError is a post the caller must fix; Field names the JSON field.

@@ -228,22 +228,39 @@ func (s *Service) send(ctx context.Context, p Post, due store.Item, now time.Tim
 	case errors.As(callErr, &apiErr) && (apiErr.Temporary() || apiErr.Code == wecom.CodeConcurrencyLimited):
 		// Refused for now, so certainly not created: back to scheduled.
 		log.LogAttrs(ctx, slog.LevelWarn, "WeCom busy; post deferred", slog.Int("errcode", apiErr.Code))
-		res.Deferred++
-		return s.reschedule(ctx, &p, due, now)
+		p.LastError = fmt.Sprintf("WeCom busy: errcode %d: %s", apiErr.Code, apiErr.Msg)
+		return s.retryLater(ctx, &p, due, now, res)
 	case errors.As(callErr, &apiErr):
 		res.Failed++
 		return s.finish(ctx, &p, Failed, apiErr.Code, apiErr.Msg)
 	case isMediaTransient(callErr):
 		// Nothing reached WeCom's task API: safe to try again.
 		log.LogAttrs(ctx, slog.LevelWarn, "media not ready; post deferred", slog.String("error", callErr.Error()))
-		res.Deferred++
-		return s.reschedule(ctx, &p, due, now)
+		p.LastError = "media not ready: " + callErr.Error()
+		return s.retryLater(ctx, &p, due, now, res)
 	default:
 		// Transport error on the task call: WeCom may have created it.
 		log.LogAttrs(ctx, slog.LevelWarn, "post outcome unknown; will resolve against WeCom", slog.String("error", callErr.Error()))
+		p.LastError = "outcome unknown: " + callErr.Error()
+		if err := s.put(ctx, &p, store.IfVersion(p.version)); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "last error not recorded", slog.String("error", err.Error()))
+		}
 		res.Unknown++
 		return nil
 	}
+}
+
+// retryLater puts a post that was certainly not created back to scheduled,
+// unless it is already later than a missed post is still sent (MaxCatchUp,
+// the window the poster catches up over): then it fails with the reason
+// rather than wait for ever.
+func (s *Service) retryLater(ctx context.Context, p *Post, due store.Item, now time.Time, res *TickResult) error {
+	if now.Sub(p.SendAt) > s.MaxCatchUp {
+		res.Failed++
+		return s.finish(ctx, p, Failed, 0, fmt.Sprintf("not sent within %g hours of send_at; last error: %s", s.MaxCatchUp.Hours(), p.LastError))
+	}
+	res.Deferred++
+	return s.reschedule(ctx, p, due, now)
 }
 
 // reschedule puts a claimed post back to scheduled (nothing was created).
@@ -262,6 +279,12 @@ func (s *Service) reschedule(ctx context.Context, p *Post, due store.Item, now t
 // finish records a final state.
 func (s *Service) finish(ctx context.Context, p *Post, st Status, code int, msg string) error {
 	p.Status, p.ErrCode, p.ErrMsg = st, code, msg
+	if st == Failed {
+		p.LastError = msg
+		if code != 0 {
+			p.LastError = fmt.Sprintf("errcode %d: %s", code, msg)
+		}
+	}
 	if st == Sent {
 		t := s.Now().UTC()
 		p.SentAt = &t

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -31,6 +32,18 @@ type WeCom interface {
 }
 
 var _ WeCom = (*wecom.Client)(nil)
+
+// LinkTracker stands a tracked URL (counted on click) in for a link
+// attachment's URL; moments implements it. Create checks every URL with
+// CheckURL before it calls TrackLink, so a refusal there is never the
+// caller's mistake.
+type LinkTracker interface {
+	// TrackLink stores a tracked link of postID to url under base (empty:
+	// the tracker's own base) and returns its URL, or "" to keep url.
+	TrackLink(ctx context.Context, base, postID, url string) (string, error)
+	// UntrackLinks deletes what TrackLink stored for postID.
+	UntrackLinks(ctx context.Context, postID string) error
+}
 
 // Defaults of Service's knobs.
 const (
@@ -77,9 +90,8 @@ type Service struct {
 	// MaxAttempts bounds tries whose outcome stayed unknown.
 	MaxAttempts int
 
-	// TrackLink, when set, returns the tracked URL standing in for a link
-	// attachment's url, or "" to keep the original (no public base URL).
-	TrackLink func(ctx context.Context, postID, url string) (string, error)
+	// Links, when set, swaps each link attachment's url for a tracked one.
+	Links LinkTracker
 
 	holder string
 }
@@ -262,7 +274,47 @@ func (s *Service) collisions(ctx context.Context, p Post, at time.Time) ([]strin
 	if len(hit) < limit {
 		return nil, limit, span, nil
 	}
-	return hit, limit, span, nil
+	// A placement whose post never appeared is a creation that failed and
+	// could not be undone: past placementGrace it no longer counts.
+	now := s.Now()
+	live := hit[:0]
+	for _, id := range hit {
+		gone, err := s.abandoned(ctx, id, now)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		if !gone {
+			live = append(live, id)
+		}
+	}
+	if len(live) < limit {
+		return nil, limit, span, nil
+	}
+	return live, limit, span, nil
+}
+
+// placementGrace is how long a creation may take between its cap placement
+// and its post (media chunks included).
+const placementGrace = 10 * time.Minute
+
+// abandoned reports whether id's placement is older than placementGrace
+// and its post does not exist. Post ids begin with their creation time.
+func (s *Service) abandoned(ctx context.Context, id string, now time.Time) (bool, error) {
+	if len(id) < 11 {
+		return false, nil
+	}
+	ms, err := strconv.ParseInt(id[:11], 16, 64)
+	if err != nil || now.Sub(time.UnixMilli(ms)) < placementGrace {
+		return false, nil
+	}
+	_, err = s.Store.Get(ctx, pkPost(id), skPost)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("check post %s: %w", id, err)
+	}
+	return false, nil
 }
 
 // gate reads the month's cap gate: its version, 0 when absent.
@@ -289,6 +341,12 @@ func (s *Service) passGate(ctx context.Context, at time.Time, version int64) err
 
 // Create validates d, applies the cap and stores the post. A post whose
 // send_at has passed (by less than a day) goes out on the next tick.
+//
+// Everything the caller can get wrong is checked before the first write. A
+// creation that fails after its cap placement undoes what it wrote, so it
+// neither counts against the cap nor leaves links or media behind; should
+// the undo fail too, collisions skips the placement once it is old enough
+// to be abandoned (placementGrace).
 func (s *Service) Create(ctx context.Context, d Draft) (Post, error) {
 	now := s.Now()
 	p, err := d.validate(now)
@@ -299,78 +357,128 @@ func (s *Service) Create(ctx context.Context, d Draft) (Post, error) {
 	p.Status = Scheduled
 	p.CreatedAt = now.UTC()
 	requested := p.SendAt
-	placed := false
-	for try := 0; try < 8 && !placed; try++ {
-		at := requested
-		var gv int64
-		for shift := 0; ; shift++ {
-			if gv, err = s.gate(ctx, at); err != nil {
-				return Post{}, err
-			}
-			hit, limit, span, err := s.collisions(ctx, p, at)
-			if err != nil {
-				return Post{}, err
-			}
-			if len(hit) == 0 {
-				break
-			}
-			if d.IfFull != IfFullNextFreeSlot {
-				return Post{}, &CapError{Day: span, Limit: limit, Colliding: hit}
-			}
-			if shift >= maxShiftDays {
-				return Post{}, &CapError{Day: span, Limit: limit, Colliding: hit}
-			}
-			at = at.In(s.Loc).AddDate(0, 0, 1).UTC()
-		}
-		p.SendAt = at
-		if err := s.writeIndex(ctx, p); err != nil {
-			return Post{}, err
-		}
-		switch err := s.passGate(ctx, at, gv); {
-		case err == nil:
-			placed = true
-		case errors.Is(err, store.ErrConditionFailed):
-			// Another post was placed meanwhile: count again.
-			_ = s.Store.Delete(ctx, pkMonth(at, s.Loc), skTimed(at, p.ID), store.Always)
-		default:
-			_ = s.Store.Delete(ctx, pkMonth(at, s.Loc), skTimed(at, p.ID), store.Always)
-			return Post{}, fmt.Errorf("pass cap gate: %w", err)
-		}
-	}
-	if !placed {
-		return Post{}, errors.New("create post: too much contention on the cap gate; retry")
+	if err := s.place(ctx, &p, d.IfFull); err != nil {
+		return Post{}, err
 	}
 	if !p.SendAt.Equal(requested) {
 		r := requested
 		p.RequestedSendAt = &r
 	}
-	if err := s.trackLinks(ctx, &p); err != nil {
-		return Post{}, err
-	}
-	if err := s.storeMedia(ctx, &p); err != nil {
-		return Post{}, err
-	}
-	if err := s.put(ctx, &p, store.IfAbsent); err != nil {
-		return Post{}, err
-	}
-	if err := s.putDue(ctx, p, now); err != nil {
+	if err := s.store(ctx, &p, d.PublicURL, now); err != nil {
+		s.undo(ctx, p, now)
 		return Post{}, err
 	}
 	return p, nil
 }
 
+// place finds p's send time under the cap and writes its month index row,
+// the post's placement. With ifFull "next_free_slot" a full day moves the
+// post to the same time on the next day with room.
+func (s *Service) place(ctx context.Context, p *Post, ifFull string) error {
+	requested := p.SendAt
+	for try := 0; try < 8; try++ {
+		at := requested
+		var gv int64
+		var err error
+		for shift := 0; ; shift++ {
+			if gv, err = s.gate(ctx, at); err != nil {
+				return err
+			}
+			hit, limit, span, err := s.collisions(ctx, *p, at)
+			if err != nil {
+				return err
+			}
+			if len(hit) == 0 {
+				break
+			}
+			if ifFull != IfFullNextFreeSlot || shift >= maxShiftDays {
+				return &CapError{Day: span, Limit: limit, Colliding: hit}
+			}
+			at = at.In(s.Loc).AddDate(0, 0, 1).UTC()
+		}
+		p.SendAt = at
+		if err := s.writeIndex(ctx, *p); err != nil {
+			return err
+		}
+		switch err := s.passGate(ctx, at, gv); {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrConditionFailed):
+			// Another post was placed meanwhile: count again.
+			_ = s.Store.Delete(ctx, pkMonth(at, s.Loc), skTimed(at, p.ID), store.Always)
+		default:
+			_ = s.Store.Delete(ctx, pkMonth(at, s.Loc), skTimed(at, p.ID), store.Always)
+			return fmt.Errorf("pass cap gate: %w", err)
+		}
+	}
+	return errors.New("create post: too much contention on the cap gate; retry")
+}
+
+// store writes a placed post: its media, its tracked links, the post, and
+// last its due entry (the poster finds nothing before the post is whole).
+func (s *Service) store(ctx context.Context, p *Post, linkBase string, now time.Time) error {
+	if err := s.storeMedia(ctx, p); err != nil {
+		return err
+	}
+	if err := s.trackLinks(ctx, p, linkBase); err != nil {
+		return err
+	}
+	if err := s.put(ctx, p, store.IfAbsent); err != nil {
+		return err
+	}
+	return s.putDue(ctx, *p, now)
+}
+
+// undo deletes what a failed creation wrote. It runs even when the request
+// was canceled; what it cannot delete, collisions and List skip.
+func (s *Service) undo(ctx context.Context, p Post, now time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	if s.Links != nil {
+		errs = append(errs, s.Links.UntrackLinks(ctx, p.ID))
+	}
+	errs = append(errs,
+		s.Store.Delete(ctx, dueBucket(p.SendAt, now), skTimed(p.SendAt, p.ID), store.Always),
+		s.deletePost(ctx, p.ID),
+		s.Store.Delete(ctx, pkMonth(p.SendAt, s.Loc), skTimed(p.SendAt, p.ID), store.Always))
+	if err := errors.Join(errs...); err != nil {
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "failed post creation not fully undone; its placement stops counting after a while",
+			slog.String("post", p.ID), slog.String("error", err.Error()))
+	}
+}
+
+// deletePost deletes the post item and its media chunks.
+func (s *Service) deletePost(ctx context.Context, id string) error {
+	q := store.Query{PK: pkPost(id), Limit: store.MaxLimit}
+	for {
+		page, err := s.Store.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("read post %s: %w", id, err)
+		}
+		for _, it := range page.Items {
+			if err := s.Store.Delete(ctx, it.PK, it.SK, store.Always); err != nil {
+				return fmt.Errorf("delete post %s: %w", id, err)
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
 // trackLinks swaps each link attachment's URL for a tracked one (clicks are
 // then counted by GET /r/{token}), keeping the original beside it.
-func (s *Service) trackLinks(ctx context.Context, p *Post) error {
-	if s.TrackLink == nil {
+func (s *Service) trackLinks(ctx context.Context, p *Post, base string) error {
+	if s.Links == nil {
 		return nil
 	}
 	for i := range p.Attachments {
 		a := &p.Attachments[i]
-		if a.Type != "link" || a.URL == "" {
+		if a.Type != Link || a.URL == "" {
 			continue
 		}
-		tracked, err := s.TrackLink(ctx, p.ID, a.URL)
+		tracked, err := s.Links.TrackLink(ctx, base, p.ID, a.URL)
 		if err != nil {
 			return fmt.Errorf("track link of attachment %d: %w", i, err)
 		}

@@ -26,6 +26,9 @@ type Draft struct {
 	// "next_free_slot" moves the post to the same time on the next day
 	// with room.
 	IfFull string `json:"if_full"`
+	// PublicURL is the base of the post's tracked links (empty: the link
+	// tracker's own). The API sets it; it is never read from the JSON.
+	PublicURL string `json:"-"`
 }
 
 // IfFull values.
@@ -223,9 +226,28 @@ func checkURL(field, raw string) error {
 	if raw == "" {
 		return fieldf(field, "is required")
 	}
+	if err := CheckURL(raw); err != nil {
+		return fieldf(field, "%v", err)
+	}
+	return nil
+}
+
+// CheckURL accepts only absolute http and https URLs with a host, without
+// user info, spaces or backslashes. It is the one rule for every URL a post
+// carries: a media URL is fetched with it, and a link becomes the target of
+// a tracked redirect (the tracker checks with this same rule), so a URL it
+// refuses is refused when the post is created, before anything is stored.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fieldf(field, "%q is not an http or https URL", raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL", raw)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q is not an http or https URL", raw)
+	case u.Host == "" || u.User != nil:
+		return fmt.Errorf("%q must be absolute, with a host and no user info", raw)
+	case strings.ContainsAny(raw, "\r\n\t \\"):
+		return fmt.Errorf("%q has spaces or backslashes", raw)
 	}
 	return nil
 }

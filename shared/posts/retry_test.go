@@ -1,0 +1,39 @@
+package posts_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
+)
+
+func TestAPostWhoseMediaNeverResolves(t *testing.T) {
+	e := newEnv(t, openMemory)
+	d := morning("never ready", "alice")
+	d.Attachments = []posts.Attachment{{Type: posts.Image, URL: e.media.URL + "/busy.png"}}
+	p := e.create(d)
+	e.clock.Advance(10 * time.Minute)
+	e.tick()
+
+	t.Run("stays scheduled showing its attempts and why it did not go out", func(t *testing.T) {
+		got := e.get(p.ID)
+		if got.Status != posts.Scheduled || got.Attempts != 1 || !strings.Contains(got.LastError, "503") {
+			t.Fatalf("post = %s, %d attempts, last error %q; want scheduled, 1, a 503", got.Status, got.Attempts, got.LastError)
+		}
+	})
+	t.Run("fails with the reason once later than a missed post is still sent", func(t *testing.T) {
+		for e.clock.Now().Sub(p.SendAt) <= posts.DefaultMaxCatchUp {
+			e.clock.Advance(time.Hour)
+			e.tick()
+		}
+		got := e.get(p.ID)
+		if got.Status != posts.Failed || !strings.Contains(got.ErrMsg, "72 hours") || !strings.Contains(got.ErrMsg, "503") || got.LastError == "" {
+			t.Fatalf("post = %s, errmsg %q, last error %q; want failed naming the window and the 503", got.Status, got.ErrMsg, got.LastError)
+		}
+		if n := e.sim.Calls(wecomsim.PathAddMomentTask); n != 0 {
+			t.Errorf("add_moment_task called %d times, want 0", n)
+		}
+	})
+}
