@@ -46,8 +46,8 @@ type statsHandler struct {
 // DefaultStatsDays is the range shown when from/to are absent.
 const DefaultStatsDays = 30
 
-// dailyRow is the public shape of a brand-level day (DESIGN.md "Public
-// contract"), plus the count of reconciled events behind it.
+// dailyRow is the public shape of a brand-level day (the README's "Routes"
+// section), plus the count of reconciled events behind it.
 type dailyRow struct {
 	Date             string              `json:"date"`
 	Complete         bool                `json:"complete"`

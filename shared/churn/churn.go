@@ -3,7 +3,48 @@
 // customers, the churn rate, the same flows per member and per channel, the
 // early churn of each day's cohort of new customers, and group churn.
 //
-// # Storage (one KV table, see DESIGN.md "Key-value table")
+// # Definitions
+//
+// These are the numbers brands read; the README's "Definitions" section says
+// the same for operators.
+//
+// Days are calendar days in the brand's zone (SIYU_TZ, default Asia/Shanghai),
+// the buckets WeCom's own statistics use. A relationship is one member
+// (UserID) and one customer (ExternalUserID); a customer is an
+// ExternalUserID, whichever members they have.
+//
+//   - added: add_external_contact, and add_half_external_contact, counted
+//     once per relationship.
+//   - deleted_by_customer: del_follow_user (the customer deleted or blocked
+//     the member); WeCom's negative_feedback_cnt counts the same per member.
+//   - deleted_by_member: del_external_contact, except Source
+//     DELETE_BY_TRANSFER (a transfer, not a loss).
+//   - customers_start(D): customers with at least one live relationship at
+//     00:00 of D.
+//   - new_customers(D): customers who had no live relationship and gained
+//     one during D.
+//   - lost_customers(D): customers whose last live relationship ended during
+//     D by deleted_by_customer; removed_customers(D): the same, ended by
+//     deleted_by_member.
+//   - customers_end(D) = customers_start + new − lost − removed (an invariant
+//     the tests check).
+//   - churn_rate(D) = lost_customers / (customers_start + new_customers), 0
+//     when that is 0.
+//   - early churn of a cohort: of the customers new on D, the share lost
+//     within 1, 7 and 30 days.
+//   - channel: the State of the add event (the contact way or acquisition
+//     link that brought the customer); a loss is charged to the channel of
+//     the relationship it ends. Per-member and per-channel rows carry flows
+//     only, since a customer with two members belongs to both.
+//   - group churn per customer group and day: joins, quits (by themselves or
+//     removed), members at the end, quit rate.
+//
+// The baseline (customers who existed before Siyu was switched on) comes from
+// the first sync of WeCom's follow lists; the nightly sync writes what the
+// log lacks as reconciled events, so a callback lost while a function was
+// down is still counted, once.
+//
+// # Storage (one key-value table)
 //
 // The rollup never reads all history. Its state is kept so that every
 // question it asks is a point lookup or a small partition read:
@@ -29,8 +70,6 @@
 // answer, whatever else is stored. customers_start is carried from the
 // previous day's stored customers_end (or the baseline), never recounted.
 package churn
-
-import ()
 
 // Relationships counts relationship events of a day (a relationship is one
 // member and one customer).

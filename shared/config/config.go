@@ -1,5 +1,5 @@
 // Package config reads Siyu's configuration from the environment, the same
-// names in every runtime (DESIGN.md "Public contract").
+// names in every runtime (the README's "Configuration" table lists them).
 package config
 
 import (

@@ -23,8 +23,8 @@ import (
 const Suffix = "_PARAM"
 
 // Names are the settings that may be given by reference (NAME_PARAM). They
-// are the secrets of DESIGN.md's contract; other settings are not secret and
-// stay plain.
+// are the secrets of the configuration (the README's "Configuration" table);
+// other settings are not secret and stay plain.
 var Names = []string{
 	"WECOM_CALLBACK_TOKEN",
 	"WECOM_ENCODING_AES_KEY",
