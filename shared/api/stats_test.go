@@ -48,15 +48,13 @@ func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
 			ExternalUserID: customer, State: state, Known: true,
 			CreateTime: testclock.Date(2025, 3, day, hour, 0, 0, 0, loc).Unix()}
 	}
-	for _, e := range []wecom.Event{
+	more = append(more, []wecom.Event{
 		ev(wecom.ChangeAddExternalContact, "alice", "c1", "poster", 1, 9),
 		ev(wecom.ChangeAddExternalContact, "bob", "c2", "", 1, 10),
 		ev(wecom.ChangeDelFollowUser, "alice", "c1", "", 2, 9),
 		{ToUserName: "corp", Event: wecom.EventExternalChat, ChangeType: wecom.ChangeChatUpdate, ChatID: "g1",
 			UpdateDetail: wecom.DetailDelMember, MemChangeCnt: 1, Known: true, CreateTime: testclock.Date(2025, 3, 2, 9, 0, 0, 0, loc).Unix()},
-	} {
-		more = append(more, e)
-	}
+	}...)
 	for _, e := range more {
 		if _, _, err := log.Append(ctx, e, events.OriginCallback); err != nil {
 			t.Fatal(err)
