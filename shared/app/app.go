@@ -73,7 +73,21 @@ func (a *App) Handler() http.Handler {
 		mux.Handle("/wecom/callback", a.Callback)
 	}
 	mux.Handle("/", a.API)
-	return mux
+	return noFraming(mux)
+}
+
+// noFraming tells browsers never to frame or sniff any answer: the
+// dashboard must not be clickjacked, and JSON is never a script. Handlers
+// with their own Content-Security-Policy (the dashboard) keep
+// frame-ancestors 'none' in it.
+func noFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // RunJob runs a named job, logging its result.
