@@ -99,6 +99,11 @@ func (a *App) RunJob(ctx context.Context, req jobs.Request) (jobs.Result, error)
 	start := time.Now()
 	res, err := fn(ctx, req)
 	attrs := []any{"job", req.Job, "took", time.Since(start).Round(time.Millisecond)}
+	if err != nil && ctx.Err() != nil {
+		// Stopped by a shutdown, not failed: every job resumes next run.
+		a.Logger.Info("job interrupted", append(attrs, "err", err)...)
+		return res, err
+	}
 	if err != nil {
 		a.Logger.Error("job failed", append(attrs, "err", err)...)
 		return res, err
