@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -31,8 +32,14 @@ type demoSettings struct {
 type demo struct {
 	sim      *wecomsim.Sim
 	settings demoSettings
-	logger   *slog.Logger
-	clock    *clock
+	// logger prints the demo's phases; the components log through the
+	// stack's quiet logger.
+	logger *slog.Logger
+	clock  *clock
+	// lastMoments is when the live loop last synced Moments engagement.
+	lastMoments time.Time
+	// callbacks carries the simulator's callbacks to the stack.
+	callbacks *http.Transport
 }
 
 // clock is the demo's shared clock: the simulator and the app read it, so
@@ -61,8 +68,25 @@ func (c *clock) Travel(t time.Time) {
 // DemoDays is how much history the demo plays on first start.
 const DemoDays = 30
 
-func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*demo, error) {
-	path := filepath.Join(DataDir, "demo.json")
+// LiveEvery is how often the demo's brand produces live events.
+const LiveEvery = 20 * time.Second
+
+// MomentsEvery is how often the demo syncs Moments engagement (the cloud
+// does it nightly; the demo's Moments move within minutes).
+const MomentsEvery = time.Minute
+
+// DemoEngagement makes members publish the demo's Moments within two
+// minutes, customers see them within five and react within five more: the
+// funnel fills while someone watches. A real brand's take hours
+// (wecomsim.DefaultEngagement).
+var DemoEngagement = wecomsim.Engagement{PublishPercent: 85, PublishWithin: 2 * time.Minute, ReachWithin: 5 * time.Minute,
+	LikePercent: 10, CommentPercent: 4, ReactWithin: 5 * time.Minute, CapPercent: 5}
+
+// startDemo starts the simulator of the demo's brand and points cfg at it.
+// What the brand published survives restarts in dir (as WeCom keeps it),
+// so a second run still follows the Moments of the first.
+func startDemo(cfg *config.Config, dir string, logger, components *slog.Logger) (*demo, error) {
+	path := filepath.Join(dir, "demo.json")
 	var set demoSettings
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &set); err != nil {
@@ -71,7 +95,7 @@ func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 	} else if errors.Is(err, os.ErrNotExist) {
 		set = demoSettings{Seed: 20261124, Since: calendar.Of(time.Now(), cfg.Loc).AddDays(-DemoDays).Start(cfg.Loc)}
 		b, _ := json.MarshalIndent(set, "", "  ")
-		if err := os.MkdirAll(DataDir, 0o700); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
 		if err := os.WriteFile(path, b, 0o600); err != nil {
@@ -81,7 +105,11 @@ func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 		return nil, err
 	}
 	clk := &clock{}
-	sim := wecomsim.New(wecomsim.Options{Seed: set.Seed, Now: clk.Now, Logger: logger.With("component", "wecomsim"), CallbackTimeout: 5 * time.Second})
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	sim := wecomsim.New(wecomsim.Options{Seed: set.Seed, Now: clk.Now, Logger: components.With("component", "wecomsim"),
+		CallbackTimeout: 5 * time.Second, StateFile: filepath.Join(dir, "wecomsim.json"),
+		HTTPClient: &http.Client{Transport: transport}})
+	sim.SetEngagement(DemoEngagement)
 	cfg.CorpID, cfg.Secret = sim.CorpID(), sim.Secret()
 	cfg.CallbackToken, cfg.EncodingAESKey = sim.Token(), sim.EncodingAESKey()
 	cfg.APIBase = sim.URL
@@ -92,72 +120,162 @@ func startDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*d
 		cfg.ReportWebhook = sim.URL + "/cgi-bin/webhook/send?key=demo"
 	}
 	logger.Info("demo mode: no WeCom credentials, using the built-in WeCom simulator", "wecom_api", sim.URL, "corp", sim.CorpID())
-	return &demo{sim: sim, settings: set, logger: logger, clock: clk}, nil
+	return &demo{sim: sim, settings: set, logger: logger, clock: clk, callbacks: transport}, nil
 }
 
 func (d *demo) Close() { d.sim.Close() }
 
-// Play verifies the callback URL like the admin console, seeds the brand,
-// plays its history as real callbacks, runs the nightly jobs over it, then
-// keeps a live trickle of events going.
-func (d *demo) Play(ctx context.Context, callbackURL string, s *stack) {
-	d.sim.SetCallbackURL(callbackURL)
-	if err := d.sim.VerifyURL(ctx, callbackURL); err != nil {
-		d.logger.Error("demo: callback URL verification failed", "err", err)
+// CloseIdle closes the callback client's idle connections to the stack.
+func (d *demo) CloseIdle() { d.callbacks.CloseIdleConnections() }
+
+// Play runs the demo's start with the components quiet (one line per
+// phase), then keeps a live trickle of events going until ctx ends.
+func (d *demo) Play(ctx context.Context, callbackURL string, s *stack, quiet quietHandler) {
+	quiet.quiet.Store(true)
+	err := d.Start(ctx, callbackURL, s)
+	quiet.quiet.Store(false)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.logger.Error("demo stopped", "err", err)
+		}
 		return
 	}
+	d.Live(ctx, s)
+}
+
+// Start verifies the callback URL like the admin console, takes the
+// baseline, plays the brand's history as real callbacks, runs the nightly
+// jobs over it and sends the demo's posts.
+func (d *demo) Start(ctx context.Context, callbackURL string, s *stack) error {
+	loc := s.loc
+	d.sim.SetCallbackURL(callbackURL)
+	if err := d.sim.VerifyURL(ctx, callbackURL); err != nil {
+		return fmt.Errorf("callback URL verification: %w", err)
+	}
 	d.logger.Info("demo: callback URL verified like the WeCom admin console does")
+
 	// The brand as it was when Siyu was switched on, a month ago: the first
 	// sync imports it as the baseline, at that time. On later runs the
 	// baseline exists and the replay below only rebuilds the simulator.
 	s.App.Now = d.clock.Now
 	d.sim.Seed(wecomsim.SeedConfig{Until: d.settings.Since})
-	if _, set, err := churn.BaselineDay(ctx, s.Store); err != nil {
-		d.logger.Error("demo: read baseline", "err", err)
-		return
-	} else if !set {
+	day, set, err := churn.BaselineDay(ctx, s.Store)
+	if err != nil {
+		return fmt.Errorf("read baseline: %w", err)
+	}
+	if set {
+		d.logger.Info("demo: baseline kept from the first run", "day", day.String())
+	} else {
 		d.clock.Travel(d.settings.Since)
-		_, _ = s.RunJob(ctx, jobs.Request{Job: "sync"})
+		res, err := s.RunJob(ctx, jobs.Request{Job: "sync"})
 		d.clock.Travel(time.Time{})
+		if err != nil {
+			return fmt.Errorf("baseline sync: %w", err)
+		}
+		d.logger.Info("demo: baseline synced", "as_of", d.settings.Since.In(loc).Format(time.DateOnly),
+			"members", res["members"], "relationships", res["relationships"], "groups", res["groups"])
 	}
-	now := time.Now()
+
+	now := d.clock.Now()
 	if err := d.sim.Simulate(ctx, d.settings.Since, now, true); err != nil {
-		d.logger.Error("demo: simulate history", "err", err)
+		return fmt.Errorf("replay history: %w", err)
 	}
-	d.logger.Info("demo: history delivered as callbacks (replays are deduplicated)", "deliveries", len(d.sim.Deliveries()), "since", d.settings.Since.Format(time.DateOnly))
-	loc := s.loc
+	d.logger.Info("demo: history replayed as signed, encrypted callbacks (repeats are deduplicated)",
+		"callbacks", len(d.sim.Deliveries()), "since", d.settings.Since.In(loc).Format(time.DateOnly))
+
 	yesterday := calendar.Of(now, loc).AddDays(-1)
-	_, _ = s.RunJob(ctx, jobs.Request{Job: "rollup", From: calendar.Of(d.settings.Since, loc).String(), To: yesterday.String()})
-	// Then what the 00:05 timer does every night.
-	_, _ = s.RunJob(ctx, jobs.Request{Job: "nightly"})
-	d.schedulePosts(ctx, s)
-	last := now
-	tick := time.NewTicker(20 * time.Second)
+	res, err := s.RunJob(ctx, jobs.Request{Job: "rollup", From: calendar.Of(d.settings.Since, loc).String(), To: yesterday.String()})
+	if err != nil {
+		return fmt.Errorf("rollup: %w", err)
+	}
+	d.logger.Info("demo: rolled up", "days", res["days"], "new_customers", res["new_customers"],
+		"lost_customers", res["lost_customers"], "customers_end", res["customers_end"])
+
+	// Then what the 00:05 timer does every night. A failed step is logged
+	// by the job runner and does not stop the demo.
+	res, err = s.RunJob(ctx, jobs.Request{Job: "nightly"})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	d.logger.Info("demo: nightly jobs ran (sync, rollup, moments, report)", "report", res["report"], "ok", err == nil)
+
+	scheduled, sent := d.sendPosts(ctx, s)
+	d.logger.Info("demo: posts", "scheduled", scheduled, "sent", sent)
+	d.syncMoments(ctx, s)
+	d.logger.Info("demo: live", "events_every", LiveEvery, "moments_engagement_every", MomentsEvery)
+	return ctx.Err()
+}
+
+// Live plays the brand's new events every LiveEvery until ctx ends.
+func (d *demo) Live(ctx context.Context, s *stack) {
+	last := d.clock.Now()
+	tick := time.NewTicker(LiveEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case t := <-tick.C:
-			if err := d.sim.Simulate(ctx, last, t, true); err != nil {
-				d.logger.Warn("demo: live events", "err", err)
-			}
-			last = t
+		case <-tick.C:
+			last = d.liveStep(ctx, s, last)
 		}
 	}
 }
 
-// schedulePosts queues a morning and an evening Moment and a group message
-// the first time the demo runs, so the poster has something to send.
-func (d *demo) schedulePosts(ctx context.Context, s *stack) {
-	if s.Posts == nil {
+// liveStep delivers the events since last and, every MomentsEvery, syncs
+// Moments engagement so the funnel moves. It returns the new last.
+func (d *demo) liveStep(ctx context.Context, s *stack, last time.Time) time.Time {
+	now := d.clock.Now()
+	if err := d.sim.Simulate(ctx, last, now, true); err != nil && ctx.Err() == nil {
+		d.logger.Warn("demo: live events", "err", err)
+	}
+	if now.Sub(d.lastMoments) >= MomentsEvery {
+		d.syncMoments(ctx, s)
+	}
+	return now
+}
+
+// syncMoments reads the demo's Moments engagement from the simulator; the
+// job runs silently (it would log a line a minute).
+func (d *demo) syncMoments(ctx context.Context, s *stack) {
+	fn, ok := s.Jobs["moments"]
+	if !ok {
 		return
+	}
+	d.lastMoments = d.clock.Now()
+	if _, err := fn(ctx, jobs.Request{Job: "moments"}); err != nil && ctx.Err() == nil {
+		d.logger.Warn("demo: Moments engagement sync", "err", err)
+	}
+}
+
+// sendPosts queues the demo's posts the first time it runs — a Moment and
+// a group message now, two Moments tomorrow — and runs the poster twice:
+// what its next two minutes do (send, then follow the Moment's job). It
+// returns how many posts it scheduled and how many are sent.
+func (d *demo) sendPosts(ctx context.Context, s *stack) (scheduled, sent int) {
+	ids := d.schedulePosts(ctx, s)
+	for range 2 {
+		if _, err := s.RunJob(ctx, jobs.Request{Job: "poster"}); err != nil {
+			break
+		}
+	}
+	for _, id := range ids {
+		if p, err := s.Posts.Get(ctx, id); err == nil && p.Status == posts.Sent {
+			sent++
+		}
+	}
+	return len(ids), sent
+}
+
+// schedulePosts queues the posts once per store and returns their ids.
+func (d *demo) schedulePosts(ctx context.Context, s *stack) []string {
+	if s.Posts == nil {
+		return nil
 	}
 	if _, err := s.Store.Get(ctx, "demo", "posts"); err == nil {
-		return
+		return nil
 	}
 	loc := s.loc
-	now := time.Now().In(loc)
+	now := d.clock.Now().In(loc)
 	tomorrow := calendar.Of(now, loc).AddDays(1).Start(loc)
 	members := d.sim.Members()
 	sender := ""
@@ -165,18 +283,20 @@ func (d *demo) schedulePosts(ctx context.Context, s *stack) {
 		sender = members[0].UserID
 	}
 	drafts := []posts.Draft{
-		{Kind: posts.Moment, SendAt: now.Add(time.Minute).Format(time.RFC3339), Text: "【新品上市】冬季限定礼盒今日开售，老客专享 9 折，点击了解详情。"},
-		{Kind: posts.GroupMessage, SendAt: now.Add(2 * time.Minute).Format(time.RFC3339), Text: "您好，本周六门店会员日，到店可领取小礼品一份。", ChatType: "single", Sender: sender},
+		{Kind: posts.Moment, SendAt: now.Format(time.RFC3339), Text: "【新品上市】冬季限定礼盒今日开售，老客专享 9 折，点击了解详情。"},
+		{Kind: posts.GroupMessage, SendAt: now.Format(time.RFC3339), Text: "您好，本周六门店会员日，到店可领取小礼品一份。", ChatType: "single", Sender: sender},
 		{Kind: posts.Moment, SendAt: tomorrow.Add(8 * time.Hour).Format(time.RFC3339), Text: "早安！今日份的好物推荐，限时直播间见。", IfFull: posts.IfFullNextFreeSlot},
 		{Kind: posts.Moment, SendAt: tomorrow.Add(21 * time.Hour).Format(time.RFC3339), Text: "晚安，明天见～ 本周热卖榜单已更新。", IfFull: posts.IfFullNextFreeSlot},
 	}
+	var ids []string
 	for _, dr := range drafts {
 		p, err := s.Posts.Create(ctx, dr)
 		if err != nil {
 			d.logger.Warn("demo: schedule post", "err", err)
 			continue
 		}
-		d.logger.Info("demo: post scheduled", "id", p.ID, "kind", p.Kind, "send_at", p.SendAt.In(loc).Format(time.DateTime))
+		ids = append(ids, p.ID)
 	}
 	_, _ = s.Store.Put(ctx, store.Item{PK: "demo", SK: "posts", Data: []byte(`{}`)}, store.Always)
+	return ids
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,34 +30,52 @@ import (
 // DataDir holds the local store and the demo's generated settings.
 const DataDir = ".siyu"
 
+// options are what main fixes and tests vary.
+type options struct {
+	dataDir string
+	limits  serverLimits
+	// out receives the sign-in lines (not log records).
+	out io.Writer
+}
+
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	slog.SetDefault(logger)
+	base := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, logger); err != nil {
-		logger.Error("local stack stopped", "err", err)
+	err := run(ctx, base, options{dataDir: DataDir, limits: defaultLimits, out: os.Stderr})
+	stop()
+	if err != nil {
+		slog.New(base).Error("local stack stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, logger *slog.Logger) error {
+// run serves until ctx ends (Ctrl-C, SIGTERM), then shuts down: the
+// server first, then the timers and the demo, then the store.
+func run(ctx context.Context, base slog.Handler, o options) error {
+	// The stack's own lines (ready, phases) always print; the components'
+	// info lines go quiet while the demo starts.
+	logger := slog.New(base)
+	quiet := newQuietHandler(base)
+	components := slog.New(quiet)
+	slog.SetDefault(components)
+
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
 	if cfg.Store == "" {
-		if err := os.MkdirAll(DataDir, 0o700); err != nil {
+		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 			return err
 		}
-		cfg.Store = "sqlite:" + filepath.Join(DataDir, "siyu.db")
+		cfg.Store = "sqlite:" + filepath.Join(o.dataDir, "siyu.db")
 	}
-	if cfg.AdminToken == "" {
-		tok, err := persistedSecret(filepath.Join(DataDir, "admin-token"))
-		if err != nil {
+	tok := adminToken{value: cfg.AdminToken}
+	if tok.value == "" {
+		tok.stored = filepath.Join(o.dataDir, "admin-token")
+		if tok.value, err = persistedSecret(tok.stored); err != nil {
 			return err
 		}
-		cfg.AdminToken = tok
+		cfg.AdminToken = tok.value
 	}
 	st, err := store.Open(ctx, cfg.Store)
 	if err != nil {
@@ -67,41 +87,43 @@ func run(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on SIYU_ADDR %s: %w", cfg.Addr, err)
 	}
-	base := "http://" + ln.Addr().String()
+	baseURL := "http://" + ln.Addr().String()
 	if cfg.PublicURL == "" {
 		// Tracked links point at this stack.
-		cfg.PublicURL = base
+		cfg.PublicURL = baseURL
 	}
 
 	var d *demo
 	if !cfg.HasWeCom() {
-		if d, err = startDemo(ctx, &cfg, logger); err != nil {
+		if d, err = startDemo(&cfg, o.dataDir, logger, components); err != nil {
+			_ = ln.Close()
 			return err
 		}
 		defer d.Close()
 	}
 
-	stack, err := newStack(ctx, cfg, st, logger)
+	stack, err := newStack(ctx, cfg, st, components)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: stack.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(stack.Handler(), o.limits)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	logger.Info("Siyu local stack ready",
-		"url", base, "callback", base+"/wecom/callback", "dashboard", base+"/",
-		"store", cfg.Store, "timezone", cfg.TZ, "demo", d != nil)
-	fmt.Fprintf(os.Stderr, "\n  Admin API token (Authorization: Bearer …): %s\n  Try: curl -H 'Authorization: Bearer %s' '%s/api/stats/daily'\n\n",
-		cfg.AdminToken, cfg.AdminToken, base)
+		"url", baseURL, "callback", baseURL+"/wecom/callback", "dashboard", baseURL+"/",
+		"store", storeLabel(cfg.Store), "timezone", cfg.TZ, "demo", d != nil)
+	tok.signIn(o.out, baseURL)
 	if d == nil {
 		logger.Info("real WeCom mode: expose this address to the internet (e.g. a tunnel) and set the callback URL in the admin console",
 			"path", "/wecom/callback")
 	}
 
-	go stack.RunTimers(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { stack.RunTimers(ctx) })
 	if d != nil {
-		go d.Play(ctx, base+"/wecom/callback", stack)
+		background.Go(func() { d.Play(ctx, baseURL+"/wecom/callback", stack, quiet) })
 	}
 
 	select {
@@ -112,9 +134,56 @@ func run(ctx context.Context, logger *slog.Logger) error {
 		}
 	}
 	logger.Info("stopping")
+	// The timers and the demo end with ctx; the demo's callback client then
+	// lets go of its connections, so Shutdown has none to wait for (a
+	// connection that never sent a request holds Shutdown for 5 s).
+	background.Wait()
+	if d != nil {
+		d.CloseIdle()
+	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	if err := srv.Shutdown(shutdown); err != nil {
+		// Stopping was asked for: a client still busy after the grace
+		// period is cut off, and the store still closes cleanly.
+		logger.Warn("closing connections still open after 5s", "err", err)
+		if err := srv.Close(); err != nil {
+			return err
+		}
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// adminToken is the bearer token of /api/* and where it came from. A token
+// the operator gave is a secret of theirs and is never printed; one the
+// stack generated (stored, for later runs) is shown so the dashboard can be
+// opened at once.
+type adminToken struct {
+	value  string
+	stored string // the file of a generated token; "" when given
+}
+
+func (t adminToken) signIn(w io.Writer, base string) {
+	if t.stored == "" {
+		fmt.Fprintf(w, "\n  Admin token: from SIYU_ADMIN_TOKEN (not printed)\n"+
+			"  Dashboard:   %s/  (paste the token once; it stays in the browser)\n"+
+			"  Try:         curl -H \"Authorization: Bearer $SIYU_ADMIN_TOKEN\" '%s/api/stats/daily'\n\n", base, base)
+		return
+	}
+	fmt.Fprintf(w, "\n  Admin token: %s (generated by the local stack, stored in %s)\n"+
+		"  Dashboard:   %s/#token=%s\n"+
+		"  Try:         curl -H \"Authorization: Bearer $(cat %s)\" '%s/api/stats/daily'\n\n",
+		t.value, t.stored, base, t.value, t.stored, base)
+}
+
+// storeLabel names the store for the log without a DSN's password.
+func storeLabel(spec string) string {
+	scheme, _, _ := strings.Cut(spec, ":")
+	if scheme == "sqlite" || scheme == "dynamodb" {
+		return spec
+	}
+	return scheme + ":…"
 }
 
 // persistedSecret returns the token stored at path, creating a random one

@@ -77,7 +77,21 @@ func (a *App) Handler() http.Handler {
 		mux.Handle("/wecom/callback", a.Callback)
 	}
 	mux.Handle("/", a.API)
-	return mux
+	return noFraming(mux)
+}
+
+// noFraming tells browsers never to frame or sniff any answer: the
+// dashboard must not be clickjacked, and JSON is never a script. Handlers
+// with their own Content-Security-Policy (the dashboard) keep
+// frame-ancestors 'none' in it.
+func noFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // RunJob runs a named job, logging its result.
@@ -89,6 +103,11 @@ func (a *App) RunJob(ctx context.Context, req jobs.Request) (jobs.Result, error)
 	start := time.Now()
 	res, err := fn(ctx, req)
 	attrs := []any{"job", req.Job, "took", time.Since(start).Round(time.Millisecond)}
+	if err != nil && ctx.Err() != nil {
+		// Stopped by a shutdown, not failed: every job resumes next run.
+		a.Logger.Info("job interrupted", append(attrs, "err", err)...)
+		return res, err
+	}
 	if err != nil {
 		a.Logger.Error("job failed", append(attrs, "err", err)...)
 		return res, err

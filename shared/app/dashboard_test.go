@@ -122,6 +122,16 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 			t.Error("no invalid-token message")
 		}
 	})
+	t.Run("a malformed token in the link asks for the token instead of leaving the page blank", func(t *testing.T) {
+		dom := headless(t, bin, "--dump-dom", srv.URL+"/#token=%E0%A4%A")
+		// The script's own text holds every message: look at the rendered
+		// status line and the sign-in form.
+		for _, want := range []string{`role="status" class="error">链接中的令牌无法识别，请输入管理令牌</span>`, `<section id="login">`, `<input id="token" type="password"`} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+	})
 	t.Run("a screenshot renders", func(t *testing.T) {
 		shot := filepath.Join(t.TempDir(), "dashboard.png")
 		headless(t, bin, "--screenshot="+shot, srv.URL+"/#token=dash-token")

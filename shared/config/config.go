@@ -5,6 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +58,7 @@ func Load(get Getenv) (Config, error) {
 		AdminToken:      strings.TrimSpace(get("SIYU_ADMIN_TOKEN")),
 		TZ:              strings.TrimSpace(get("SIYU_TZ")),
 		ReportWebhook:   strings.TrimSpace(get("SIYU_REPORT_WEBHOOK")),
+		ReportLang:      strings.TrimSpace(get("SIYU_REPORT_LANG")),
 		PublicURL:       strings.TrimRight(strings.TrimSpace(get("SIYU_PUBLIC_URL")), "/"),
 		Addr:            strings.TrimSpace(get("SIYU_ADDR")),
 		CallbackMaxSkew: time.Hour,
@@ -75,9 +78,40 @@ func Load(get Getenv) (Config, error) {
 		c.TZ = calendar.DefaultZone
 	}
 	switch c.ReportLang {
-	case "", "zh-CN", "en":
+	case "":
+		c.ReportLang = "zh-CN"
+	case "zh-CN", "en":
 	default:
 		return c, fmt.Errorf("SIYU_REPORT_LANG %q: want zh-CN or en", c.ReportLang)
+	}
+	// Errors about secrets name the variable and never quote its value.
+	if c.EncodingAESKey != "" && (len(c.EncodingAESKey) != 43 || strings.IndexFunc(c.EncodingAESKey, notAlnum) >= 0) {
+		return c, fmt.Errorf("WECOM_ENCODING_AES_KEY: want the 43 letters and digits of the admin console's EncodingAESKey (got %d characters)", len(c.EncodingAESKey))
+	}
+	if c.AgentID != "" {
+		if n, err := strconv.Atoi(c.AgentID); err != nil || n <= 0 {
+			return c, fmt.Errorf("WECOM_AGENT_ID %q: want the app's numeric AgentId", c.AgentID)
+		}
+	}
+	if err := checkURL("WECOM_API_BASE", c.APIBase, true); err != nil {
+		return c, err
+	}
+	if err := checkURL("SIYU_PUBLIC_URL", c.PublicURL, true); err != nil {
+		return c, err
+	}
+	// The webhook URL carries the robot's key: never echoed.
+	if err := checkURL("SIYU_REPORT_WEBHOOK", c.ReportWebhook, false); err != nil {
+		return c, err
+	}
+	if c.Store != "" {
+		// A mysql DSN carries a password: never echoed. The scheme is
+		// checked when the store is opened (adapters register themselves).
+		if scheme, arg, ok := strings.Cut(c.Store, ":"); !ok || scheme == "" || arg == "" {
+			return c, errors.New("SIYU_STORE: want scheme:argument, e.g. sqlite:PATH, dynamodb:TABLE or mysql:DSN")
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return c, fmt.Errorf("SIYU_ADDR %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
 	}
 	if v := strings.TrimSpace(get("SIYU_CALLBACK_MAX_SKEW")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -130,6 +164,26 @@ func (c Config) value(name string) string {
 		return c.PublicURL
 	}
 	return ""
+}
+
+func notAlnum(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+}
+
+// checkURL accepts an empty value or an absolute http(s) URL. show says
+// whether the value may be quoted in the error (not for secrets).
+func checkURL(name, v string, show bool) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return nil
+	}
+	if show {
+		return fmt.Errorf("%s %q: want an absolute http(s) URL", name, v)
+	}
+	return fmt.Errorf("%s: want an absolute http(s) URL", name)
 }
 
 // ErrNoAgent is returned where an agent id is needed but absent.

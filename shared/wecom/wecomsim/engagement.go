@@ -41,9 +41,10 @@ type Engagement struct {
 	// A customer sees a published Moment within ReachWithin.
 	ReachWithin time.Duration
 	// LikePercent and CommentPercent of the reached customers react,
-	// within two hours of seeing it.
+	// within ReactWithin of seeing it (two hours when zero).
 	LikePercent    int
 	CommentPercent int
+	ReactWithin    time.Duration
 	// CapPercent of a group message's recipients already had their quota
 	// (send result status 3).
 	CapPercent int
@@ -51,7 +52,11 @@ type Engagement struct {
 
 // DefaultEngagement is the simulator's engagement unless SetEngagement.
 var DefaultEngagement = Engagement{PublishPercent: 85, PublishWithin: 12 * time.Hour, ReachWithin: 24 * time.Hour,
-	LikePercent: 10, CommentPercent: 4, CapPercent: 5}
+	LikePercent: 10, CommentPercent: 4, ReactWithin: DefaultReactWithin, CapPercent: 5}
+
+// DefaultReactWithin is how long after seeing a Moment customers react
+// when Engagement.ReactWithin is zero.
+const DefaultReactWithin = 2 * time.Hour
 
 type engagementState struct {
 	cfg      Engagement
@@ -93,6 +98,9 @@ func (s *Sim) PublishPersonalMoment(member string, at time.Time) string {
 	e.seq++
 	id := "simpmom" + formatUnix(int64(e.seq))
 	e.personal[id] = &personalMoment{id: id, member: member, at: at}
+	if err := s.savePublished(); err != nil {
+		s.log.Error("wecomsim: keep published state", "file", s.opts.StateFile, "err", err)
+	}
 	return id
 }
 
@@ -225,16 +233,20 @@ func (s *Sim) reactions(id, member string) (likes, comments []wecom.MomentIntera
 		return nil, nil
 	}
 	cfg := s.engagement().cfg
+	react := cfg.ReactWithin
+	if react <= 0 {
+		react = DefaultReactWithin
+	}
 	now := s.now()
 	for _, c := range s.reached(id, member) {
 		seen := pub.Add(spread(cfg.ReachWithin, s.chance(minutes(cfg.ReachWithin), id, member, c, "reach")))
 		if s.chance(100, id, member, c, "like") < uint64(cfg.LikePercent) {
-			if at := seen.Add(time.Duration(s.chance(120, id, member, c, "like-at")) * time.Minute); !now.Before(at) {
+			if at := seen.Add(spread(react, s.chance(minutes(react), id, member, c, "like-at"))); !now.Before(at) {
 				likes = append(likes, wecom.MomentInteraction{ExternalUserID: c, CreateTime: at.Unix()})
 			}
 		}
 		if s.chance(100, id, member, c, "comment") < uint64(cfg.CommentPercent) {
-			if at := seen.Add(time.Duration(s.chance(120, id, member, c, "comment-at")) * time.Minute); !now.Before(at) {
+			if at := seen.Add(spread(react, s.chance(minutes(react), id, member, c, "comment-at"))); !now.Before(at) {
 				comments = append(comments, wecom.MomentInteraction{ExternalUserID: c, CreateTime: at.Unix()})
 			}
 		}

@@ -74,6 +74,11 @@ type Options struct {
 	// RobotKeys are the webhook keys that exist; empty accepts any key.
 	RobotKeys []string
 
+	// StateFile, when set, keeps what the brand published (Moments, group
+	// messages, Moment jobs) across restarts, as WeCom does: New reads it
+	// and every change rewrites it. The brand itself is derived from Seed.
+	StateFile string
+
 	// HTTPClient delivers callbacks; its Timeout is ignored.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -186,7 +191,7 @@ func NewUnstarted(opts Options) *Sim {
 		log = slog.Default()
 	}
 	seed := uint64(opts.Seed)
-	return &Sim{
+	s := &Sim{
 		opts:        opts,
 		crypter:     crypter,
 		log:         log,
@@ -200,6 +205,10 @@ func NewUnstarted(opts Options) *Sim {
 		windows:     map[string]window{},
 		callbackURL: opts.CallbackURL,
 	}
+	if err := s.loadPublished(); err != nil {
+		panic(fmt.Sprintf("wecomsim: %v", err))
+	}
+	return s
 }
 
 // Close stops the server and waits for it.

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/store"
+)
+
+// get reads an admin API route as JSON.
+func get(t *testing.T, url, token string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTheDemoMomentsFunnelFillsWithinMinutes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays the demo's month")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	const token = "demo-test-token"
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"SIYU_ADMIN_TOKEN": token, "SIYU_STORE": "sqlite:" + filepath.Join(dir, "siyu.db")}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quietLog := slog.New(slog.DiscardHandler)
+	d, err := startDemo(&cfg, dir, quietLog, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := newStack(ctx, cfg, st, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler()) // 127.0.0.1
+	defer srv.Close()
+	if err := d.Start(ctx, srv.URL+"/wecom/callback", s); err != nil {
+		t.Fatal(err)
+	}
+
+	var listing struct {
+		Posts []struct {
+			ID, Kind, Status string
+		} `json:"posts"`
+	}
+	get(t, srv.URL+"/api/posts", token, &listing)
+	momentID := ""
+	for _, p := range listing.Posts {
+		if p.Kind == "moment" && p.Status == "sent" {
+			momentID = p.ID
+		}
+	}
+	if momentID == "" {
+		t.Fatalf("the demo sent no Moment at start: %+v", listing.Posts)
+	}
+
+	// The live loop, on the demo's clock, for the minutes the demo promises.
+	start := d.clock.Now()
+	last := start
+	for m := 1; m <= 12; m++ {
+		d.clock.Travel(start.Add(time.Duration(m) * time.Minute))
+		last = d.liveStep(ctx, s, last)
+	}
+	var funnel struct {
+		Published int `json:"members_published"`
+		Reached   int `json:"customers_reached"`
+		Engaged   int `json:"customers_engaged"`
+	}
+	get(t, srv.URL+"/api/posts/"+momentID+"/stats", token, &funnel)
+	moments := d.sim.Moments()
+	if len(moments) != 1 {
+		t.Fatalf("the simulator has %d Moments, want the demo's one", len(moments))
+	}
+	truth := d.sim.MomentTruth(moments[0].MomentID)
+	tests := []struct {
+		name      string
+		got, want int
+	}{
+		{"members have published the Moment", funnel.Published, truth.Published},
+		{"customers have seen it", funnel.Reached, truth.Reached},
+		{"customers have liked or commented on it", funnel.Engaged, truth.Engaged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" twelve minutes after it was sent, as the dashboard's funnel shows", func(t *testing.T) {
+			if tt.got == 0 || tt.got != tt.want {
+				t.Errorf("the funnel shows %d, WeCom says %d (funnel %+v)", tt.got, tt.want, funnel)
+			}
+		})
+	}
+}

@@ -1,0 +1,60 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+)
+
+func TestNoAnswerMayBeFramedOrSniffed(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler()
+	tests := []struct {
+		name, path, token string
+	}{
+		{"the dashboard", "/", ""},
+		{"an API answer", "/api/posts", "tok"},
+		{"an API refusal", "/api/posts", ""},
+		{"an unknown tracked link", "/r/nosuchtoken", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" forbids framing and sniffing", func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			hd := rec.Result().Header
+			if got := hd.Get("X-Frame-Options"); got != "DENY" {
+				t.Errorf("X-Frame-Options %q, want DENY", got)
+			}
+			if got := hd.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+			if got := hd.Get("Content-Security-Policy"); !strings.Contains(got, "frame-ancestors 'none'") {
+				t.Errorf("Content-Security-Policy %q lacks frame-ancestors 'none'", got)
+			}
+		})
+	}
+}
