@@ -34,8 +34,13 @@ type TickResult struct {
 	Buckets  int `json:"buckets"`
 }
 
-// Job is the poster job ("poster" timer, POST /api/jobs/poster).
-func (s *Service) Job(ctx context.Context, _ jobs.Request) (jobs.Result, error) {
+// Job is the poster job ("poster" timer, POST /api/jobs/poster). It sends
+// what is due now; a date or range would be silently ignored, so it is a
+// bad request.
+func (s *Service) Job(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+	if req.Date != "" || req.From != "" || req.To != "" {
+		return nil, &jobs.BadRequestError{Msg: "the poster sends what is due now and takes no date or from/to"}
+	}
 	r, err := s.Tick(ctx)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,15 @@
 package posts_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -36,4 +40,18 @@ func TestAPostWhoseMediaNeverResolves(t *testing.T) {
 			t.Errorf("add_moment_task called %d times, want 0", n)
 		}
 	})
+}
+
+func TestThePosterJobRefusesADateItCannotHonour(t *testing.T) {
+	e := newEnv(t, openMemory)
+	for _, req := range []jobs.Request{{Date: testclock.Shift("2026-11-20")}, {From: testclock.Shift("2026-11-01"), To: testclock.Shift("2026-11-03")}} {
+		_, err := e.svc.Job(context.Background(), req)
+		var bad *jobs.BadRequestError
+		if !errors.As(err, &bad) {
+			t.Errorf("Job(%+v) = %v, want a bad request instead of a tick that ignores the date", req, err)
+		}
+	}
+	if _, err := e.svc.Job(context.Background(), jobs.Request{}); err != nil {
+		t.Errorf("Job without a date = %v, want a tick", err)
+	}
 }

@@ -140,6 +140,12 @@ func (tc *tokenCache) refresh(ctx context.Context) (cachedToken, error) {
 			return cachedToken{}, err
 		}
 		if !held {
+			// Another instance may have saved its token and released the
+			// lease between our read and our taking it: use that one.
+			if again, err := tc.load(ctx); err == nil && again.fresh(now) {
+				tc.release(ctx, version)
+				return again, nil
+			}
 			t, err := tc.fetch(ctx)
 			if err != nil {
 				tc.release(ctx, version)
