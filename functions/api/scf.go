@@ -3,11 +3,8 @@
 package main
 
 import (
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/functions/api/root"
 	"github.com/siyuhq/siyu/shared/scfedge"
-	"github.com/siyuhq/siyu/shared/scfedge/scfapp"
 )
 
-func main() {
-	scfapp.Start("api", func(a *app.App) any { return scfedge.HTTP(a.Handler()) })
-}
+func main() { scfedge.Start("api", root.New) }

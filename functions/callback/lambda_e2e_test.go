@@ -13,6 +13,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/siyuhq/siyu/functions/callback/root"
 	"github.com/siyuhq/siyu/shared/store/dynamostore"
 	"github.com/siyuhq/siyu/shared/testutil"
 )
@@ -88,7 +89,7 @@ func functionURLEvent(c httpCall) events.LambdaFunctionURLRequest {
 	now := time.Now()
 	ev := events.LambdaFunctionURLRequest{
 		Version:        "2.0",
-		RawPath:        Path,
+		RawPath:        root.Path,
 		RawQueryString: c.RawQuery,
 		Headers: map[string]string{
 			"host":       "abcdefg.lambda-url.ap-east-1.on.aws",
@@ -99,7 +100,7 @@ func functionURLEvent(c httpCall) events.LambdaFunctionURLRequest {
 			DomainName: "abcdefg.lambda-url.ap-east-1.on.aws", DomainPrefix: "abcdefg",
 			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{
-				Method: c.Method, Path: Path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.7", UserAgent: "Mozilla/4.0",
+				Method: c.Method, Path: root.Path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.7", UserAgent: "Mozilla/4.0",
 			},
 		},
 	}

@@ -10,6 +10,7 @@ import (
 
 	scfevents "github.com/tencentyun/scf-go-lib/events"
 
+	"github.com/siyuhq/siyu/functions/callback/root"
 	"github.com/siyuhq/siyu/shared/scfedge"
 	"github.com/siyuhq/siyu/shared/store"
 	_ "github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
@@ -52,11 +53,11 @@ func TestSCFEndToEnd(t *testing.T) {
 		ev := scfedge.HTTPRequest{APIGatewayRequest: scfevents.APIGatewayRequest{
 			Headers:     map[string]string{"host": "service-test-1250000000.gz.apigw.tencentcs.com", "content-type": "text/xml"},
 			Method:      c.Method,
-			Path:        Path,
+			Path:        root.Path,
 			QueryString: scfevents.APIGatewayQueryString(q),
 			Body:        string(c.Body),
 			Context: scfevents.APIGatewayRequestContext{ServiceID: "service-test", RequestID: "r-1", Method: "ANY",
-				Path: Path, SourceIP: "203.0.113.9", Stage: "release"},
+				Path: root.Path, SourceIP: "203.0.113.9", Stage: "release"},
 		}}
 		payload, err := json.Marshal(ev)
 		if err != nil {

@@ -1,9 +1,6 @@
 // Command poster is the every-minute timer: it sends due Moments and group
 // messages exactly once and follows their WeCom jobs.
 //
-// main() lives in lambda.go (default; shared/lambdaedge/lambdaapp) and
-// scf.go (-tags scf; shared/scfedge/scfapp).
+// main() lives in lambda.go (default) and scf.go (-tags scf); both hand the
+// composition root (root.New) to their runtime's start path.
 package main
-
-// allowed are the jobs this function's timers may name.
-var allowed = []string{"poster"}

@@ -2,9 +2,6 @@
 // job runs sync → rollup → moments → report; each step can also be run alone
 // ({"job":"rollup","date":…} backfills).
 //
-// main() lives in lambda.go (default; shared/lambdaedge/lambdaapp) and
-// scf.go (-tags scf; shared/scfedge/scfapp).
+// main() lives in lambda.go (default) and scf.go (-tags scf); both hand the
+// composition root (root.New) to their runtime's start path.
 package main
-
-// allowed are the jobs this function's timers may name.
-var allowed = []string{"nightly", "rollup", "sync", "moments", "report"}

@@ -3,11 +3,8 @@
 package main
 
 import (
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/shared/scfedge"
-	"github.com/siyuhq/siyu/shared/scfedge/scfapp"
 )
 
-func main() {
-	scfapp.Start("rollup", func(a *app.App) any { return scfedge.Job(a.Dispatch(allowed...)) })
-}
+func main() { scfedge.Start("rollup", root.New) }

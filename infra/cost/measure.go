@@ -15,10 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store/metered"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
@@ -361,12 +362,10 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	if err != nil {
 		return m, err
 	}
-	a, err := app.New(ctx, cfg, st, logger)
+	a, err := stack.New(start.Deps{Config: cfg, Store: st, Logger: logger, Now: clk.Now})
 	if err != nil {
-		return m, fmt.Errorf("app: %w", err)
+		return m, fmt.Errorf("stack: %w", err)
 	}
-	a.Now = clk.Now
-	a.Callback.Now = clk.Now
 	th := &timed{h: a.Handler(), total: map[string]time.Duration{}, n: map[string]int{}}
 	srv := httptest.NewServer(th)
 	defer srv.Close()

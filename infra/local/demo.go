@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/config"
@@ -130,7 +131,7 @@ func (d *demo) CloseIdle() { d.callbacks.CloseIdleConnections() }
 
 // Play runs the demo's start with the components quiet (one line per
 // phase), then keeps a live trickle of events going until ctx ends.
-func (d *demo) Play(ctx context.Context, callbackURL string, s *stack, quiet quietHandler) {
+func (d *demo) Play(ctx context.Context, callbackURL string, s *stack.Stack, quiet quietHandler) {
 	quiet.quiet.Store(true)
 	err := d.Start(ctx, callbackURL, s)
 	quiet.quiet.Store(false)
@@ -146,8 +147,8 @@ func (d *demo) Play(ctx context.Context, callbackURL string, s *stack, quiet qui
 // Start verifies the callback URL like the admin console, takes the
 // baseline, plays the brand's history as real callbacks, runs the nightly
 // jobs over it and sends the demo's posts.
-func (d *demo) Start(ctx context.Context, callbackURL string, s *stack) error {
-	loc := s.loc
+func (d *demo) Start(ctx context.Context, callbackURL string, s *stack.Stack) error {
+	loc := s.Loc
 	d.sim.SetCallbackURL(callbackURL)
 	if err := d.sim.VerifyURL(ctx, callbackURL); err != nil {
 		return fmt.Errorf("callback URL verification: %w", err)
@@ -157,7 +158,6 @@ func (d *demo) Start(ctx context.Context, callbackURL string, s *stack) error {
 	// The brand as it was when Siyu was switched on, a month ago: the first
 	// sync imports it as the baseline, at that time. On later runs the
 	// baseline exists and the replay below only rebuilds the simulator.
-	s.App.Now = d.clock.Now
 	d.sim.Seed(wecomsim.SeedConfig{Until: d.settings.Since})
 	day, set, err := churn.BaselineDay(ctx, s.Store)
 	if err != nil {
@@ -207,7 +207,7 @@ func (d *demo) Start(ctx context.Context, callbackURL string, s *stack) error {
 }
 
 // Live plays the brand's new events every LiveEvery until ctx ends.
-func (d *demo) Live(ctx context.Context, s *stack) {
+func (d *demo) Live(ctx context.Context, s *stack.Stack) {
 	last := d.clock.Now()
 	tick := time.NewTicker(LiveEvery)
 	defer tick.Stop()
@@ -223,7 +223,7 @@ func (d *demo) Live(ctx context.Context, s *stack) {
 
 // liveStep delivers the events since last and, every MomentsEvery, syncs
 // Moments engagement so the funnel moves. It returns the new last.
-func (d *demo) liveStep(ctx context.Context, s *stack, last time.Time) time.Time {
+func (d *demo) liveStep(ctx context.Context, s *stack.Stack, last time.Time) time.Time {
 	now := d.clock.Now()
 	if err := d.sim.Simulate(ctx, last, now, true); err != nil && ctx.Err() == nil {
 		d.logger.Warn("demo: live events", "err", err)
@@ -236,13 +236,9 @@ func (d *demo) liveStep(ctx context.Context, s *stack, last time.Time) time.Time
 
 // syncMoments reads the demo's Moments engagement from the simulator; the
 // job runs silently (it would log a line a minute).
-func (d *demo) syncMoments(ctx context.Context, s *stack) {
-	fn, ok := s.Jobs["moments"]
-	if !ok {
-		return
-	}
+func (d *demo) syncMoments(ctx context.Context, s *stack.Stack) {
 	d.lastMoments = d.clock.Now()
-	if _, err := fn(ctx, jobs.Request{Job: "moments"}); err != nil && ctx.Err() == nil {
+	if _, err := s.Moments.Job(ctx, jobs.Request{Job: "moments"}); err != nil && ctx.Err() == nil {
 		d.logger.Warn("demo: Moments engagement sync", "err", err)
 	}
 }
@@ -251,7 +247,7 @@ func (d *demo) syncMoments(ctx context.Context, s *stack) {
 // a group message now, two Moments tomorrow — and runs the poster twice:
 // what its next two minutes do (send, then follow the Moment's job). It
 // returns how many posts it scheduled and how many are sent.
-func (d *demo) sendPosts(ctx context.Context, s *stack) (scheduled, sent int) {
+func (d *demo) sendPosts(ctx context.Context, s *stack.Stack) (scheduled, sent int) {
 	ids := d.schedulePosts(ctx, s)
 	for range 2 {
 		if _, err := s.RunJob(ctx, jobs.Request{Job: "poster"}); err != nil {
@@ -267,14 +263,14 @@ func (d *demo) sendPosts(ctx context.Context, s *stack) (scheduled, sent int) {
 }
 
 // schedulePosts queues the posts once per store and returns their ids.
-func (d *demo) schedulePosts(ctx context.Context, s *stack) []string {
+func (d *demo) schedulePosts(ctx context.Context, s *stack.Stack) []string {
 	if s.Posts == nil {
 		return nil
 	}
 	if _, err := s.Store.Get(ctx, "demo", "posts"); err == nil {
 		return nil
 	}
-	loc := s.loc
+	loc := s.Loc
 	now := d.clock.Now().In(loc)
 	tomorrow := calendar.Of(now, loc).AddDays(1).Start(loc)
 	members := d.sim.Members()

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -58,7 +60,7 @@ func TestTheDemoMomentsFunnelFillsWithinMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s, err := newStack(ctx, cfg, st, quietLog)
+	s, err := stack.New(start.Deps{Config: cfg, Store: st, Logger: quietLog, Now: d.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store"
 	_ "github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
@@ -102,12 +104,17 @@ func run(ctx context.Context, base slog.Handler, o options) error {
 		defer d.Close()
 	}
 
-	stack, err := newStack(ctx, cfg, st, components)
+	// One clock for every function: the demo's, which can replay history.
+	now := time.Now
+	if d != nil {
+		now = d.clock.Now
+	}
+	stk, err := stack.New(start.Deps{Config: cfg, Store: st, Logger: components, Now: now})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	srv := newServer(stack.Handler(), o.limits)
+	srv := newServer(stk.Handler(), o.limits)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -121,9 +128,9 @@ func run(ctx context.Context, base slog.Handler, o options) error {
 	}
 
 	var background sync.WaitGroup
-	background.Go(func() { stack.RunTimers(ctx) })
+	background.Go(func() { stk.RunTimers(ctx) })
 	if d != nil {
-		background.Go(func() { d.Play(ctx, baseURL+"/wecom/callback", stack, quiet) })
+		background.Go(func() { d.Play(ctx, baseURL+"/wecom/callback", stk, quiet) })
 	}
 
 	select {

@@ -1,6 +1,8 @@
 // Package api is the admin HTTP API (/api/*, bearer token) and the public
 // routes that go with it (tracked links, dashboard). Domain areas add their
-// routes through Mount so this file stays the one place for auth and errors.
+// routes through Mount; each route is registered as Admin or Public, and
+// Routes lists them with their auth, so this file stays the one place for
+// auth and errors.
 package api
 
 import (
@@ -23,7 +25,7 @@ import (
 type Server struct {
 	mux        *http.ServeMux
 	adminToken string
-	jobs       map[string]jobs.Func
+	routes     []Route
 	Logger     *slog.Logger
 	Now        func() time.Time
 	Loc        *time.Location
@@ -39,32 +41,55 @@ func New(adminToken string, loc *time.Location, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{mux: http.NewServeMux(), adminToken: adminToken, jobs: map[string]jobs.Func{}, Logger: logger, Now: time.Now, Loc: loc}
-	s.mux.HandleFunc("POST /api/jobs/{name}", s.runJob)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	s := &Server{mux: http.NewServeMux(), adminToken: adminToken, Logger: logger, Now: time.Now, Loc: loc}
+	s.Admin("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	})
 	return s
 }
 
-// Handle adds an admin route (pattern as http.ServeMux, e.g. "GET /api/stats/daily").
-// The bearer check runs before h.
-func (s *Server) Handle(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
-
-// Public adds a route that needs no token (tracked links, dashboard page).
-func (s *Server) Public(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
-
-// Job registers a job runnable through POST /api/jobs/{name}.
-func (s *Server) Job(name string, fn jobs.Func) { s.jobs[name] = fn }
-
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") && !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="siyu"`)
-		httpx.Error(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <SIYU_ADMIN_TOKEN> is required")
-		return
-	}
-	s.mux.ServeHTTP(w, r)
+// Route is one registered route and whether it needs the admin token.
+type Route struct {
+	Pattern string
+	Admin   bool
 }
+
+// Routes lists every route in the order it was registered.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Admin adds a route that needs the admin token (pattern as
+// http.ServeMux, e.g. "GET /api/stats/daily"); the bearer check runs
+// before h.
+func (s *Server) Admin(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Admin: true})
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="siyu"`)
+			httpx.Error(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <SIYU_ADMIN_TOKEN> is required")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// Public adds a route that needs no token (tracked links, the dashboard
+// page). Everything under /api/ is admin: a public pattern there is a
+// wiring mistake and panics at start.
+func (s *Server) Public(pattern string, h http.HandlerFunc) {
+	if _, path, _ := strings.Cut(pattern, " "); strings.HasPrefix(path, "/api/") || strings.HasPrefix(pattern, "/api/") {
+		panic("api: public route under /api/: " + pattern)
+	}
+	s.routes = append(s.routes, Route{Pattern: pattern})
+	s.mux.HandleFunc(pattern, h)
+}
+
+// MountJobs serves reg's jobs at POST /api/jobs/{name}, the same registry
+// the function's timers run.
+func MountJobs(s *Server, reg *jobs.Registry) {
+	s.Admin("POST /api/jobs/{name}", func(w http.ResponseWriter, r *http.Request) { s.runJob(w, r, reg) })
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) authorized(r *http.Request) bool {
 	if s.adminToken == "" {
@@ -120,10 +145,9 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Server) runJob(w http.ResponseWriter, r *http.Request) {
+func (s *Server) runJob(w http.ResponseWriter, r *http.Request, reg *jobs.Registry) {
 	name := r.PathValue("name")
-	fn, ok := s.jobs[name]
-	if !ok {
+	if !reg.Has(name) {
 		httpx.Error(w, http.StatusNotFound, "unknown_job", "no job named "+name)
 		return
 	}
@@ -134,7 +158,7 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req.Job = name
-	res, err := fn(r.Context(), req)
+	res, err := reg.Run(r.Context(), req)
 	if err != nil {
 		WriteError(w, r, s.Logger, err)
 		return

@@ -25,15 +25,13 @@ const visitorMaxAge = 365 * 24 * 3600
 //	GET  /api/stats/moments       ?from&to: by day sent, by member, by post (CSV with Accept: text/csv)
 //	POST /api/moments/track       {"moment_id"[, "userid"]}: follow a member's own Moment
 //	POST /api/conversions         {"token"|"post_id", "value", "order_id"}: idempotent on order_id
-//	POST /api/jobs/moments        run the engagement sync now
 func MountMoments(s *Server, svc *moments.Service) {
 	h := momentsHandler{s: s, svc: svc}
 	s.Public("GET /r/{token}", h.redirect)
-	s.Handle("GET /api/posts/{id}/stats", h.postStats)
-	s.Handle("GET /api/stats/moments", h.rangeStats)
-	s.Handle("POST /api/moments/track", h.track)
-	s.Handle("POST /api/conversions", h.conversion)
-	s.Job("moments", svc.Job)
+	s.Admin("GET /api/posts/{id}/stats", h.postStats)
+	s.Admin("GET /api/stats/moments", h.rangeStats)
+	s.Admin("POST /api/moments/track", h.track)
+	s.Admin("POST /api/conversions", h.conversion)
 }
 
 type momentsHandler struct {

@@ -29,14 +29,12 @@ const (
 //	GET    /api/posts          ?status=&from=YYYY-MM-DD&to=YYYY-MM-DD, with daily cap usage
 //	GET    /api/posts/{id}
 //	DELETE /api/posts/{id}     cancel (in WeCom too once created)
-//	POST   /api/jobs/poster    run a poster tick now
 func MountPosts(s *Server, svc *posts.Service) {
 	h := postsHandler{s: s, svc: svc}
-	s.Handle("POST /api/posts", h.create)
-	s.Handle("GET /api/posts", h.list)
-	s.Handle("GET /api/posts/{id}", h.get)
-	s.Handle("DELETE /api/posts/{id}", h.cancel)
-	s.Job("poster", svc.Job)
+	s.Admin("POST /api/posts", h.create)
+	s.Admin("GET /api/posts", h.list)
+	s.Admin("GET /api/posts/{id}", h.get)
+	s.Admin("DELETE /api/posts/{id}", h.cancel)
 }
 
 type postsHandler struct {

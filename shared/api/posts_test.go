@@ -12,6 +12,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store/storetest"
@@ -44,6 +45,9 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	s.Now = clock
 	api.MountPosts(s, svc)
 	api.MountMoments(s, links)
+	reg := jobs.NewRegistry(slog.New(slog.DiscardHandler))
+	reg.Add("poster", svc.Job)
+	api.MountJobs(s, reg)
 	return s, sim, func(d time.Duration) { now = now.Add(d) }
 }
 

@@ -33,9 +33,9 @@ import (
 // nobody came.
 func MountStats(s *Server, st store.Store) {
 	h := statsHandler{s: s, st: st}
-	s.Handle("GET /api/stats/daily", h.daily)
-	s.Handle("GET /api/stats/cohorts", h.cohorts)
-	s.Handle("GET /api/stats/groups", h.groups)
+	s.Admin("GET /api/stats/daily", h.daily)
+	s.Admin("GET /api/stats/cohorts", h.cohorts)
+	s.Admin("GET /api/stats/groups", h.groups)
 }
 
 type statsHandler struct {

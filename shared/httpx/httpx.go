@@ -32,3 +32,17 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// NoFraming tells browsers never to frame or sniff any answer of h: the
+// console must not be clickjacked, and JSON is never a script. A handler
+// with its own Content-Security-Policy (the dashboard) keeps
+// frame-ancestors 'none' in it.
+func NoFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 )
 
 // Decode reads a job request strictly: one JSON object with only the fields
@@ -34,8 +33,9 @@ func Decode(payload []byte, noJob error) (Request, error) {
 }
 
 // Serve adapts fn to a runtime that hands over raw JSON payloads: decode
-// turns the trigger's payload into a Request (a bad one fails the invocation,
-// so the platform's retries and alarms see it), and every run logs one line.
+// turns the trigger's payload into a Request, and a bad one fails the
+// invocation, so the platform's retries and alarms see it. The run itself is
+// logged once, by the Registry that fn comes from.
 func Serve(decode func([]byte) (Request, error), fn Func) func(context.Context, json.RawMessage) (Result, error) {
 	return func(ctx context.Context, payload json.RawMessage) (Result, error) {
 		req, err := decode(payload)
@@ -43,14 +43,10 @@ func Serve(decode func([]byte) (Request, error), fn Func) func(context.Context, 
 			slog.LogAttrs(ctx, slog.LevelError, "job invocation rejected", slog.String("err", err.Error()))
 			return nil, err
 		}
-		start := time.Now()
 		res, err := fn(ctx, req)
-		attrs := []slog.Attr{slog.String("job", req.Job), slog.Duration("took", time.Since(start))}
 		if err != nil {
-			slog.LogAttrs(ctx, slog.LevelError, "job failed", append(attrs, slog.String("err", err.Error()))...)
 			return nil, fmt.Errorf("job %s: %w", req.Job, err)
 		}
-		slog.LogAttrs(ctx, slog.LevelInfo, "job done", append(attrs, slog.Any("result", res))...)
 		return res, nil
 	}
 }

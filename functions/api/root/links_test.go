@@ -1,8 +1,9 @@
-package app_test
+package root_test
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/functions/api/root"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
 
@@ -27,11 +29,8 @@ func TestALinkInAScheduledPostBecomesATrackedLinkThatRedirectsToTheOriginal(t *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, cfg, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := a.Handler()
+	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	h := a.Handler
 	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
 		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42?from=moments","title":"新品"}]}`
 	r := httptest.NewRequest(http.MethodPost, "/api/posts", strings.NewReader(body))
@@ -72,10 +71,7 @@ func TestWithoutAPublicURLTrackedLinksTakeTheBaseFromTheRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, cfg, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
 	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
 		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42","title":"新品"}]}`
 	tests := []struct {
@@ -93,7 +89,7 @@ func TestWithoutAPublicURLTrackedLinksTakeTheBaseFromTheRequest(t *testing.T) {
 			}
 			r.Header.Set("Authorization", "Bearer tok")
 			w := httptest.NewRecorder()
-			a.Handler().ServeHTTP(w, r)
+			a.Handler.ServeHTTP(w, r)
 			var post struct {
 				Attachments []struct {
 					URL         string `json:"url"`

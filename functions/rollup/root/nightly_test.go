@@ -1,56 +1,52 @@
-package app_test
+package root_test
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/app"
-	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/functions/rollup/root"
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/jobs"
-	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/testclock"
 )
 
 func TestNightlyWithADateRunsEveryStepOnThatDate(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
+	loc, err := calendar.Zone("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Now = func() time.Time { return testclock.Date(2026, 11, 25, 0, 5, 0, 0, cfg.Loc) }
-	// Each step records the request it got instead of working.
+	now := func() time.Time { return testclock.Date(2026, 11, 25, 0, 5, 0, 0, loc) }
+	// Each step records the request it got instead of working; the chain is
+	// the rollup function's own.
 	var mu sync.Mutex
 	got := map[string]jobs.Request{}
-	for _, name := range []string{"sync", "rollup", "moments", "report"} {
-		a.Jobs[name] = func(_ context.Context, req jobs.Request) (jobs.Result, error) {
+	reg := jobs.NewRegistry(slog.New(slog.DiscardHandler))
+	for _, name := range root.NightlySteps {
+		reg.Add(name, func(_ context.Context, req jobs.Request) (jobs.Result, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			got[name] = req
 			return jobs.Result{}, nil
-		}
+		})
 	}
+	root.AddNightly(reg, now, loc)
+	s := api.New("tok", loc, slog.New(slog.DiscardHandler))
+	s.Now = now
+	api.MountJobs(s, reg)
 	run := func(body string) (*httptest.ResponseRecorder, map[string]jobs.Request) {
 		clear(got)
 		r := httptest.NewRequest(http.MethodPost, "/api/jobs/nightly", strings.NewReader(body))
 		r.Header.Set("Authorization", "Bearer tok")
 		w := httptest.NewRecorder()
-		a.Handler().ServeHTTP(w, r)
+		s.ServeHTTP(w, r)
 		return w, got
 	}
 	tests := []struct {

@@ -1,15 +1,18 @@
-package app_test
+package root_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/functions/api/root"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
 
@@ -24,11 +27,8 @@ func TestNoAnswerMayBeFramedOrSniffed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, cfg, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := a.Handler()
+	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	h := a.Handler
 	tests := []struct {
 		name, path, token string
 	}{

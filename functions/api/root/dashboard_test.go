@@ -1,8 +1,9 @@
-package app_test
+package root_test
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -11,9 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/shared/app"
+	"github.com/siyuhq/siyu/functions/api/root"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
@@ -64,10 +67,7 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, cfg, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
 	// Yesterday in Shanghai: three customers arrive through two channels,
 	// one of them deletes the member the same day.
 	y := time.Now().In(cfg.Loc).AddDate(0, 0, -1)
@@ -75,7 +75,7 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	add := func(cust, state string, min int) {
 		ev := wecom.Event{ToUserName: "ww1", CreateTime: at.Add(time.Duration(min) * time.Minute).Unix(), MsgType: "event",
 			Event: wecom.EventExternalContact, ChangeType: wecom.ChangeAddExternalContact, UserID: "zhangsan", ExternalUserID: cust, State: state, Known: true}
-		if _, _, err := a.Events.Append(ctx, ev, "callback"); err != nil {
+		if _, _, err := events.NewLog(st, cfg.Loc).Append(ctx, ev, "callback"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,13 +84,13 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	add("wmC", "store_qr_sh", 2)
 	del := wecom.Event{ToUserName: "ww1", CreateTime: at.Add(time.Hour).Unix(), MsgType: "event", Event: wecom.EventExternalContact,
 		ChangeType: wecom.ChangeDelFollowUser, UserID: "zhangsan", ExternalUserID: "wmB", Known: true}
-	if _, _, err := a.Events.Append(ctx, del, "callback"); err != nil {
+	if _, _, err := events.NewLog(st, cfg.Loc).Append(ctx, del, "callback"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.RunJob(ctx, jobs.Request{Job: "rollup"}); err != nil {
+	if _, err := a.Jobs.Run(ctx, jobs.Request{Job: "rollup"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler()) // 127.0.0.1
+	srv := httptest.NewServer(a.Handler) // 127.0.0.1
 	defer srv.Close()
 
 	t.Run("Chinese is the default and the numbers are the rollup's", func(t *testing.T) {

@@ -1,0 +1,64 @@
+// Package root is the api function's composition root: the admin API
+// (stats, posts, Moments), tracked links, the dashboard, and every job for
+// POST /api/jobs/{job} — the same registries the poster and rollup timers
+// run. It links no callback code.
+package root
+
+import (
+	"context"
+	"net/http"
+
+	posterroot "github.com/siyuhq/siyu/functions/poster/root"
+	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/dashboard"
+	"github.com/siyuhq/siyu/shared/httpx"
+	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/moments"
+	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/start"
+)
+
+// API is what the function serves, with the parts the local stack reuses.
+type API struct {
+	// Handler serves /api/*, /r/{token} and the dashboard at /.
+	Handler http.Handler
+	// Jobs are every job of Siyu: the poster's and the nightly's.
+	Jobs *jobs.Registry
+	// Posts schedules Moments and group messages (the local demo uses it).
+	Posts *posts.Service
+	// Moments follows their engagement (the local demo syncs it quietly).
+	Moments *moments.Service
+	// Routes are every route with its auth, as registered.
+	Routes []api.Route
+}
+
+// Build composes the API over d.
+func Build(d start.Deps) *API {
+	cfg := d.Config
+	wc := d.WeCom()
+	ps := posterroot.Posts(d, wc)
+	ms := rolluproot.Moments(d, wc, ps)
+	ps.Links = ms // posts declares the link tracker it needs; moments is it
+
+	reg := rolluproot.Jobs(d, wc, ms)
+	reg.Merge(posterroot.Jobs(d, ps))
+
+	s := api.New(cfg.AdminToken, cfg.Loc, d.Logger)
+	s.Now = d.Now
+	s.PublicURL = cfg.PublicURL
+	if cfg.PublicURL == "" {
+		d.Logger.Info("SIYU_PUBLIC_URL is not set: tracked links take their base from each API request's scheme and host")
+	}
+	api.MountStats(s, d.Store)
+	api.MountPosts(s, ps)
+	api.MountMoments(s, ms)
+	api.MountJobs(s, reg)
+	s.Public("GET /{$}", dashboard.Handler)
+	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Routes: s.Routes()}
+}
+
+// New is the function.
+func New(_ context.Context, d start.Deps) (start.Function, error) {
+	return start.Function{HTTP: Build(d).Handler}, nil
+}

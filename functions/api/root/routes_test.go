@@ -1,0 +1,68 @@
+package root_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/functions/api/root"
+	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/start"
+	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+)
+
+// TestEveryRouteIsRegisteredAdminOrPublic is the route table: a route
+// added without saying who may call it fails here, and each route answers
+// a caller without the token as its table row says.
+func TestEveryRouteIsRegisteredAdminOrPublic(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "siyu.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Now: time.Now})
+	want := []api.Route{
+		{Pattern: "/api/", Admin: true}, // unknown API routes: 404 to the operator, 401 to anyone else
+		{Pattern: "GET /api/stats/daily", Admin: true},
+		{Pattern: "GET /api/stats/cohorts", Admin: true},
+		{Pattern: "GET /api/stats/groups", Admin: true},
+		{Pattern: "POST /api/posts", Admin: true},
+		{Pattern: "GET /api/posts", Admin: true},
+		{Pattern: "GET /api/posts/{id}", Admin: true},
+		{Pattern: "DELETE /api/posts/{id}", Admin: true},
+		{Pattern: "GET /r/{token}", Admin: false},
+		{Pattern: "GET /api/posts/{id}/stats", Admin: true},
+		{Pattern: "GET /api/stats/moments", Admin: true},
+		{Pattern: "POST /api/moments/track", Admin: true},
+		{Pattern: "POST /api/conversions", Admin: true},
+		{Pattern: "POST /api/jobs/{name}", Admin: true},
+		{Pattern: "GET /{$}", Admin: false},
+	}
+	if !reflect.DeepEqual(a.Routes, want) {
+		t.Fatalf("routes:\n got %+v\nwant %+v", a.Routes, want)
+	}
+	for _, r := range a.Routes {
+		method, path, ok := strings.Cut(r.Pattern, " ")
+		if !ok {
+			method, path = http.MethodGet, r.Pattern
+		}
+		path = strings.NewReplacer("{id}", "p1", "{token}", "t1", "{name}", "poster", "{$}", "").Replace(path)
+		t.Run(r.Pattern+" without the token", func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			a.Handler.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+			if got := rec.Code == http.StatusUnauthorized; got != r.Admin {
+				t.Errorf("%s %s = %d, admin route %v", method, path, rec.Code, r.Admin)
+			}
+		})
+	}
+}

@@ -1,0 +1,45 @@
+package infra_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestEachFunctionLinksOnlyWhatItUses holds every function to the services
+// its composition root builds: a timer does not carry the API and the
+// dashboard, the callback carries no posting, rollup or API code. Both
+// builds count (Lambda by default, SCF with -tags scf).
+func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
+	const mod = "github.com/siyuhq/siyu/"
+	forbidden := map[string][]string{
+		"callback": {"shared/posts", "shared/moments", "shared/churn", "shared/api", "shared/contactsync", "shared/report", "shared/dashboard"},
+		"poster":   {"shared/dashboard", "shared/callback", "shared/api", "shared/churn", "shared/contactsync", "shared/report"},
+		"rollup":   {"shared/dashboard", "shared/callback", "shared/api"},
+		"api":      {"shared/callback"},
+	}
+	for _, tags := range []string{"", "scf"} {
+		for fn, never := range forbidden {
+			build := "Lambda"
+			if tags == "scf" {
+				build = "SCF"
+			}
+			t.Run(fn+"'s "+build+" build", func(t *testing.T) {
+				out, err := exec.Command("go", "list", "-tags", tags, "-deps", "../functions/"+fn).Output()
+				if err != nil {
+					t.Fatalf("go list: %v", err)
+				}
+				deps := strings.Fields(string(out))
+				if !slices.Contains(deps, mod+"functions/"+fn+"/root") {
+					t.Fatalf("functions/%s does not build through its composition root; deps: %v", fn, deps)
+				}
+				for _, pkg := range never {
+					if slices.Contains(deps, mod+pkg) {
+						t.Errorf("functions/%s links %s", fn, pkg)
+					}
+				}
+			})
+		}
+	}
+}

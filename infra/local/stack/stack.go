@@ -1,0 +1,107 @@
+// Package stack is every Siyu function in one process, for the local stack
+// and the cost model: the callback's and the api's composition roots on one
+// handler, and in-process timers standing in for EventBridge Scheduler and
+// SCF timers over the same job registry.
+package stack
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	apiroot "github.com/siyuhq/siyu/functions/api/root"
+	callbackroot "github.com/siyuhq/siyu/functions/callback/root"
+	"github.com/siyuhq/siyu/shared/callback"
+	"github.com/siyuhq/siyu/shared/httpx"
+	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/moments"
+	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/start"
+	"github.com/siyuhq/siyu/shared/store"
+)
+
+// Stack is the composed functions.
+type Stack struct {
+	// Callback is nil without callback credentials.
+	Callback *callback.Handler
+	// Posts schedules posts (the demo creates its own).
+	Posts *posts.Service
+	// Moments syncs engagement (the demo runs it quietly every minute).
+	Moments *moments.Service
+	// Store and Loc are the stack's store and the brand's zone.
+	Store store.Store
+	Loc   *time.Location
+	// Jobs are every job, as the timers and POST /api/jobs/{job} run them.
+	Jobs    *jobs.Registry
+	handler http.Handler
+	d       start.Deps
+}
+
+// New composes the stack over d.
+func New(d start.Deps) (*Stack, error) {
+	s := &Stack{d: d, Store: d.Store, Loc: d.Config.Loc}
+	mux := http.NewServeMux()
+	if d.Config.HasWeCom() {
+		h, err := callbackroot.Handler(d)
+		if err != nil {
+			return nil, err
+		}
+		s.Callback = h
+		mux.Handle(callbackroot.Path, h)
+	}
+	a := apiroot.Build(d)
+	s.Posts, s.Moments, s.Jobs = a.Posts, a.Moments, a.Jobs
+	mux.Handle("/", a.Handler)
+	s.handler = httpx.NoFraming(mux)
+	return s, nil
+}
+
+// Handler serves every route: the WeCom callback and the API/dashboard.
+func (s *Stack) Handler() http.Handler { return s.handler }
+
+// RunJob runs a job now, as a timer would.
+func (s *Stack) RunJob(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+	return s.Jobs.Run(ctx, req)
+}
+
+// timer is one cloud timer: a job and when it next fires after now.
+type timer struct {
+	job  string
+	next func(now time.Time) time.Time
+}
+
+// everyMinute fires at the start of each minute, like rate(1 minute).
+func everyMinute(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
+
+// dailyAt fires at hh:mm in loc, like cron(mm hh * * ? *) with a timezone.
+func dailyAt(loc *time.Location, hh, mm int) func(time.Time) time.Time {
+	return func(now time.Time) time.Time {
+		l := now.In(loc)
+		t := time.Date(l.Year(), l.Month(), l.Day(), hh, mm, 0, 0, loc)
+		if !t.After(now) {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t
+	}
+}
+
+// RunTimers fires the jobs on the cloud schedule until ctx ends.
+func (s *Stack) RunTimers(ctx context.Context) {
+	timers := []timer{
+		{"poster", everyMinute},
+		{"nightly", dailyAt(s.Loc, 0, 5)}, // sync → rollup → moments → report
+	}
+	for _, t := range timers {
+		go func(t timer) {
+			for {
+				wait := time.Until(t.next(time.Now()))
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				_, _ = s.RunJob(ctx, jobs.Request{Job: t.job})
+			}
+		}(t)
+	}
+}
