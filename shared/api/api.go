@@ -129,10 +129,15 @@ func (s *Server) PublicBase(r *http.Request) string {
 // MaxJSONBody bounds request bodies of the admin API.
 const MaxJSONBody = 1 << 20
 
-// DecodeJSON reads a JSON body strictly into v; on failure it has already
-// answered 400 and returns false.
+// DecodeJSON reads a JSON body of at most MaxJSONBody strictly into v; on
+// failure it has already answered 400 and returns false.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, MaxJSONBody))
+	return decodeJSON(w, r, v, MaxJSONBody)
+}
+
+// decodeJSON is DecodeJSON for a body of at most limit bytes.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -44,14 +42,7 @@ type postsHandler struct {
 
 func (h postsHandler) create(w http.ResponseWriter, r *http.Request) {
 	var d posts.Draft
-	dec := json.NewDecoder(io.LimitReader(r.Body, MaxPostBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		if errors.Is(err, io.EOF) {
-			httpx.Error(w, http.StatusBadRequest, "empty_body", "a JSON body is required")
-		} else {
-			httpx.Error(w, http.StatusBadRequest, "bad_json", "invalid JSON body: "+err.Error())
-		}
+	if !decodeJSON(w, r, &d, MaxPostBody) {
 		return
 	}
 	d.PublicURL = h.s.PublicBase(r)
