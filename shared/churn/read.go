@@ -11,25 +11,20 @@ import (
 
 // queryAll reads every item of one partition range and decodes it.
 func queryAll[T any](ctx context.Context, s store.Store, q store.Query) ([]T, error) {
-	var out []T
 	q.Limit = store.MaxLimit
-	for {
-		page, err := s.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", q.PK, err)
-		}
-		for _, it := range page.Items {
-			var v T
-			if err := json.Unmarshal(it.Data, &v); err != nil {
-				return nil, fmt.Errorf("decode %s/%s: %w", it.PK, it.SK, err)
-			}
-			out = append(out, v)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Cursor = page.Next
+	items, err := store.QueryAll(ctx, s, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", q.PK, err)
 	}
+	var out []T
+	for _, it := range items {
+		var v T
+		if err := json.Unmarshal(it.Data, &v); err != nil {
+			return nil, fmt.Errorf("decode %s/%s: %w", it.PK, it.SK, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // dayRange is the sk range of from..to in a partition keyed by day or by

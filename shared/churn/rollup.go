@@ -127,19 +127,13 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 		// Has the day changed since? Its sort keys say (they name every
 		// event), without decoding a single event.
 		var dg digest
-		q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
-		for {
-			page, err := r.Store.Query(ctx, q)
+		for page, err := range store.Pages(ctx, r.Store, store.Query{PK: events.PK(d), Limit: store.MaxLimit}) {
 			if err != nil {
 				return st, fmt.Errorf("read events of %s: %w", d, err)
 			}
 			for _, it := range page.Items {
 				dg.add(it.SK)
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 		if st.seen = dg.applied(); st.unchanged() {
 			return st, nil

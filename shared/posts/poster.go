@@ -68,8 +68,7 @@ func (s *Service) Tick(ctx context.Context) (TickResult, error) {
 	for h := start; !h.After(now); h = h.Add(time.Hour) {
 		res.Buckets++
 		q := store.Query{PK: pkDue(h), To: skUntil(now), Limit: store.MaxLimit}
-		for {
-			page, err := s.Store.Query(ctx, q)
+		for page, err := range store.Pages(ctx, s.Store, q) {
 			if err != nil {
 				return res, fmt.Errorf("poster: read due bucket %s: %w", q.PK, err)
 			}
@@ -78,10 +77,6 @@ func (s *Service) Tick(ctx context.Context) (TickResult, error) {
 					return res, err
 				}
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 	}
 	if cur := now.UTC().Truncate(time.Hour); !cur.Equal(start) {
@@ -306,9 +301,7 @@ func (s *Service) finish(ctx context.Context, p *Post, st Status, code int, msg 
 // followPending polls the jobs of created Moments and resolves attempts
 // whose answer was lost.
 func (s *Service) followPending(ctx context.Context, now time.Time, res *TickResult) error {
-	q := store.Query{PK: pkPending, Limit: store.MaxLimit}
-	for {
-		page, err := s.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, s.Store, store.Query{PK: pkPending, Limit: store.MaxLimit}) {
 		if err != nil {
 			return fmt.Errorf("poster: read pending: %w", err)
 		}
@@ -317,11 +310,8 @@ func (s *Service) followPending(ctx context.Context, now time.Time, res *TickRes
 				return err
 			}
 		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
 	}
+	return nil
 }
 
 func (s *Service) follow(ctx context.Context, id string, now time.Time, res *TickResult) error {
