@@ -3,6 +3,7 @@ package churn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -81,4 +82,20 @@ func CohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]C
 // has a row on the days it had events.
 func GroupRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]GroupDay, error) {
 	return queryAll[GroupDay](ctx, s, dayRange(pkGroup, from, to))
+}
+
+// GetDaily reads one stored day.
+func GetDaily(ctx context.Context, s store.Store, d calendar.Day) (Daily, bool, error) {
+	var out Daily
+	it, err := s.Get(ctx, pkDaily, d.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return out, false, nil
+	}
+	if err != nil {
+		return out, false, fmt.Errorf("read stats of %s: %w", d, err)
+	}
+	if err := json.Unmarshal(it.Data, &out); err != nil {
+		return out, false, fmt.Errorf("decode stats of %s: %w", d, err)
+	}
+	return out, true, nil
 }
