@@ -151,9 +151,7 @@ const maxOverlayDays = 40
 // written back as a reconciled event.
 func Live(ctx context.Context, s store.Store, loc *time.Location, now time.Time) ([]Relationship, error) {
 	rows := map[string]liveRow{}
-	q := store.Query{PK: pkLive, Limit: store.MaxLimit}
-	for {
-		page, err := s.Query(ctx, q)
+	for page, err := range store.Pages(ctx, s, store.Query{PK: pkLive, Limit: store.MaxLimit}) {
 		if err != nil {
 			return nil, fmt.Errorf("read live relationships: %w", err)
 		}
@@ -164,10 +162,6 @@ func Live(ctx context.Context, s store.Store, loc *time.Location, now time.Time)
 			}
 			rows[it.SK] = r
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 
 	from, err := liveAsOf(ctx, s)

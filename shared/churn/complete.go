@@ -20,22 +20,16 @@ func CompleteDays(ctx context.Context, s store.Store, from, to, today calendar.D
 		return nil, err
 	}
 	out := map[string]bool{}
-	q := store.Query{PK: pkMeta, From: appliedSK(from), To: appliedSK(to), Limit: store.MaxLimit}
-	for {
-		page, err := s.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read rollup marks: %w", err)
-		}
-		for _, it := range page.Items {
-			d, err := calendar.Parse(strings.TrimPrefix(it.SK, "applied#"))
-			if err != nil || (hasBase && d.Before(base)) || !d.Before(today) {
-				continue
-			}
-			out[d.String()] = true
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Cursor = page.Next
+	marks, err := store.QueryAll(ctx, s, store.Query{PK: pkMeta, From: appliedSK(from), To: appliedSK(to), Limit: store.MaxLimit})
+	if err != nil {
+		return nil, fmt.Errorf("read rollup marks: %w", err)
 	}
+	for _, it := range marks {
+		d, err := calendar.Parse(strings.TrimPrefix(it.SK, "applied#"))
+		if err != nil || (hasBase && d.Before(base)) || !d.Before(today) {
+			continue
+		}
+		out[d.String()] = true
+	}
+	return out, nil
 }

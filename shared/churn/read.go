@@ -3,6 +3,7 @@ package churn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -11,25 +12,20 @@ import (
 
 // queryAll reads every item of one partition range and decodes it.
 func queryAll[T any](ctx context.Context, s store.Store, q store.Query) ([]T, error) {
-	var out []T
 	q.Limit = store.MaxLimit
-	for {
-		page, err := s.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", q.PK, err)
-		}
-		for _, it := range page.Items {
-			var v T
-			if err := json.Unmarshal(it.Data, &v); err != nil {
-				return nil, fmt.Errorf("decode %s/%s: %w", it.PK, it.SK, err)
-			}
-			out = append(out, v)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Cursor = page.Next
+	items, err := store.QueryAll(ctx, s, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", q.PK, err)
 	}
+	var out []T
+	for _, it := range items {
+		var v T
+		if err := json.Unmarshal(it.Data, &v); err != nil {
+			return nil, fmt.Errorf("decode %s/%s: %w", it.PK, it.SK, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // dayRange is the sk range of from..to in a partition keyed by day or by
@@ -86,4 +82,20 @@ func CohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]C
 // has a row on the days it had events.
 func GroupRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]GroupDay, error) {
 	return queryAll[GroupDay](ctx, s, dayRange(pkGroup, from, to))
+}
+
+// GetDaily reads one stored day.
+func GetDaily(ctx context.Context, s store.Store, d calendar.Day) (Daily, bool, error) {
+	var out Daily
+	it, err := s.Get(ctx, pkDaily, d.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return out, false, nil
+	}
+	if err != nil {
+		return out, false, fmt.Errorf("read stats of %s: %w", d, err)
+	}
+	if err := json.Unmarshal(it.Data, &out); err != nil {
+		return out, false, fmt.Errorf("decode stats of %s: %w", d, err)
+	}
+	return out, true, nil
 }

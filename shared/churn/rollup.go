@@ -1,14 +1,10 @@
 package churn
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"log/slog"
 	"sort"
 	"time"
@@ -75,22 +71,6 @@ func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
 	return res, r.markApplied(ctx, d, st.seen)
 }
 
-// applied is stored at rel#meta/applied#<day> when a run of the day has
-// finished: what the day's event partition held when the run started.
-type applied struct {
-	Events int64  `json:"events"`
-	Digest string `json:"digest"`
-	// Format is factFormat of the code that ran.
-	Format int `json:"format"`
-}
-
-// factFormat changes whenever the bytes of a fact or a live row derived
-// from the same event change, so that a new version re-applies every day.
-// 2: facts in the compact encoding (factV2) instead of JSON.
-const factFormat = 2
-
-func appliedSK(d calendar.Day) string { return "applied#" + d.String() }
-
 // dayState is what a run found of a day before applying its facts.
 type dayState struct {
 	seen, last applied
@@ -127,19 +107,13 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 		// Has the day changed since? Its sort keys say (they name every
 		// event), without decoding a single event.
 		var dg digest
-		q := store.Query{PK: events.PK(d), Limit: store.MaxLimit}
-		for {
-			page, err := r.Store.Query(ctx, q)
+		for page, err := range store.Pages(ctx, r.Store, store.Query{PK: events.PK(d), Limit: store.MaxLimit}) {
 			if err != nil {
 				return st, fmt.Errorf("read events of %s: %w", d, err)
 			}
 			for _, it := range page.Items {
 				dg.add(it.SK)
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 		if st.seen = dg.applied(); st.unchanged() {
 			return st, nil
@@ -152,44 +126,6 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 	st.seen = st.scan.digest.applied() // exactly the events whose facts were applied
 	st.scan.done = nil                 // only the kept list is needed from here on
 	return st, nil
-}
-
-// digest names a day's events: their number and a hash of their sort keys
-// in order.
-type digest struct {
-	h hash.Hash
-	n int64
-}
-
-func (d *digest) add(sk string) {
-	if d.h == nil {
-		d.h = sha256.New()
-	}
-	d.h.Write([]byte(sk))
-	d.h.Write([]byte{'\n'})
-	d.n++
-}
-
-func (d *digest) applied() applied {
-	if d.h == nil {
-		d.h = sha256.New()
-	}
-	return applied{Events: d.n, Digest: hex.EncodeToString(d.h.Sum(nil)), Format: factFormat}
-}
-
-// markApplied records what the finished run of d saw.
-func (r *Rollup) markApplied(ctx context.Context, d calendar.Day, seen applied) error {
-	data, err := json.Marshal(seen)
-	if err != nil {
-		return err
-	}
-	if cur, err := r.Store.Get(ctx, pkMeta, appliedSK(d)); err == nil && bytes.Equal(cur.Data, data) {
-		return nil
-	}
-	if _, err := r.Store.Put(ctx, store.Item{PK: pkMeta, SK: appliedSK(d), Data: data}, store.Always); err != nil {
-		return fmt.Errorf("record the run of %s: %w", d, err)
-	}
-	return nil
 }
 
 // applyFacts writes every relationship event of day d as a fact of its
@@ -334,264 +270,4 @@ func liveChanges(out []change, customer string, facts []fact, live map[string]pa
 		}
 	}
 	return out
-}
-
-// tally accumulates a day's numbers over its customers.
-type tally struct {
-	date     string
-	daily    Flows
-	members  map[string]*Flows
-	channels map[string]*Flows
-	cohort   Cohort
-}
-
-func newTally(d calendar.Day) *tally {
-	return &tally{date: d.String(), daily: Flows{Date: d.String()}, members: map[string]*Flows{},
-		channels: map[string]*Flows{}, cohort: Cohort{Date: d.String()}}
-}
-
-// rows returns the brand, member and channel rows one event is charged to.
-func (t *tally) rows(member, channel string) [3]*Flows {
-	m := t.members[member]
-	if m == nil {
-		m = &Flows{Date: t.date, Member: member}
-		t.members[member] = m
-	}
-	c := t.channels[channel]
-	if c == nil {
-		ch := channel
-		c = &Flows{Date: t.date, Channel: &ch}
-		t.channels[channel] = c
-	}
-	return [3]*Flows{&t.daily, m, c}
-}
-
-type charge struct {
-	at              int64
-	kind            string
-	member, channel string
-}
-
-// customer folds one customer's facts, adds the day's numbers to t and
-// returns the live relationships after all facts.
-func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
-	c := newFold()
-	i := 0
-	for ; i < len(facts) && facts[i].Time < dayStart; i++ {
-		c.apply(facts[i])
-	}
-	startLive := c.customerLive()
-	var firstGain, lastDrop, dropAfterGain *charge
-	dropped := false
-	for ; i < len(facts) && facts[i].Time < dayEnd; i++ {
-		f := facts[i]
-		st := c.apply(f)
-		if st.counted {
-			for _, row := range t.rows(f.Member, st.channel) {
-				switch f.Kind {
-				case kindAdd, kindHalf:
-					row.Relationships.Added++
-				case kindDelCust:
-					row.Relationships.DeletedByCustomer++
-				case kindDelMem:
-					row.Relationships.DeletedByMember++
-				case kindTransfer:
-					row.Transferred++
-				}
-				if f.Origin == events.OriginReconciled {
-					row.Reconciled++
-				}
-			}
-		}
-		ch := &charge{at: f.Time, kind: f.Kind, member: f.Member, channel: st.channel}
-		if st.gained && firstGain == nil {
-			firstGain = ch
-		}
-		if st.dropped {
-			dropped = true
-			lastDrop = ch
-			if firstGain != nil && dropAfterGain == nil {
-				dropAfterGain = ch
-			}
-		}
-	}
-	endLive := c.customerLive()
-
-	// At most one new and one loss per customer and day, chosen so that
-	// customers_end = start + new - lost - removed holds: a customer added
-	// and lost the same day is new and lost; one lost and won back is lost
-	// and new; cycles in between collapse.
-	var isNew, isLoss bool
-	switch {
-	case !startLive && endLive:
-		isNew = true
-	case startLive && !endLive:
-		isLoss = true
-	case !startLive && !endLive:
-		isNew, isLoss = firstGain != nil, firstGain != nil
-	default:
-		isNew, isLoss = dropped, dropped
-	}
-	if isNew {
-		for _, row := range t.rows(firstGain.member, firstGain.channel) {
-			row.NewCustomers++
-		}
-	}
-	if isLoss {
-		for _, row := range t.rows(lastDrop.member, lastDrop.channel) {
-			if lastDrop.kind == kindDelCust {
-				row.LostCustomers++
-			} else {
-				row.RemovedCustomers++
-			}
-		}
-	}
-
-	// Later facts (already stored by later days' runs) close the cohort and
-	// give the latest live state.
-	for ; i < len(facts); i++ {
-		st := c.apply(facts[i])
-		if st.dropped && firstGain != nil && dropAfterGain == nil {
-			dropAfterGain = &charge{at: facts[i].Time, kind: facts[i].Kind}
-		}
-	}
-	if isNew {
-		t.cohort.NewCustomers++
-		if d := dropAfterGain; d != nil && d.kind == kindDelCust {
-			after := time.Duration(d.at-firstGain.at) * time.Second
-			if after < 24*time.Hour {
-				t.cohort.Lost1d++
-			}
-			if after < 7*24*time.Hour {
-				t.cohort.Lost7d++
-			}
-			if after < CohortDays*24*time.Hour {
-				t.cohort.Lost30d++
-			}
-		}
-	}
-	return c.live
-}
-
-func sortedFlows(m map[string]*Flows) []Flows {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]Flows, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, *m[k])
-	}
-	return out
-}
-
-// store writes the day's results, replacing every row of an earlier run.
-// Rows whose bytes did not change are not written again (a nightly run
-// re-runs a month of days, most of them unchanged), and rows the new run no
-// longer has are deleted.
-func (r *Rollup) store(ctx context.Context, d calendar.Day, res DayResult) error {
-	day := d.String()
-	var changes []change
-	want := func(pk, sk string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("encode %s/%s: %w", pk, sk, err)
-		}
-		changes = append(changes, change{key: store.Key{PK: pk, SK: sk}, data: data})
-		return nil
-	}
-	// A day's rows of one partition: the ones of the earlier run that the new
-	// run lacks are deleted.
-	replace := func(pk string, rows map[string]any) error {
-		old, err := store.QueryAll(ctx, r.Store, store.Query{PK: pk, Prefix: day + "#", Limit: store.MaxLimit})
-		if err != nil {
-			return fmt.Errorf("read %s/%s#*: %w", pk, day, err)
-		}
-		for _, it := range old {
-			if _, ok := rows[it.SK]; !ok {
-				changes = append(changes, change{key: store.Key{PK: pk, SK: it.SK}, del: true})
-			}
-		}
-		sks := make([]string, 0, len(rows))
-		for sk := range rows {
-			sks = append(sks, sk)
-		}
-		sort.Strings(sks)
-		for _, sk := range sks {
-			if err := want(pk, sk, rows[sk]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	members := map[string]any{}
-	for _, f := range res.Members {
-		members[day+"#"+f.Member] = f
-	}
-	channels := map[string]any{}
-	for _, f := range res.Channels {
-		channels[day+"#"+*f.Channel] = f
-	}
-	groups := map[string]any{}
-	for _, g := range res.Groups {
-		groups[day+"#"+g.ChatID] = g
-	}
-	if err := replace(pkMember, members); err != nil {
-		return err
-	}
-	if err := replace(pkChannel, channels); err != nil {
-		return err
-	}
-	if err := replace(pkGroup, groups); err != nil {
-		return err
-	}
-	if err := want(pkCohort, day, res.Cohort); err != nil {
-		return err
-	}
-	if err := applyChanges(ctx, r.Store, changes); err != nil {
-		return fmt.Errorf("store results: %w", err)
-	}
-	if err := r.markLiveAsOf(ctx, d); err != nil {
-		return err
-	}
-	// The daily row last: its presence means the day is complete.
-	changes = changes[:0]
-	if err := want(pkDaily, day, res.Daily); err != nil {
-		return err
-	}
-	if err := applyChanges(ctx, r.Store, changes); err != nil {
-		return fmt.Errorf("store results: %w", err)
-	}
-	return nil
-}
-
-func (r *Rollup) markLiveAsOf(ctx context.Context, d calendar.Day) error {
-	cur, err := liveAsOf(ctx, r.Store)
-	if err != nil {
-		return err
-	}
-	if !cur.IsZero() && !cur.Before(d) {
-		return nil
-	}
-	if _, err := r.Store.Put(ctx, store.Item{PK: pkMeta, SK: "live_asof", Data: []byte(d.String())}, store.Always); err != nil {
-		return fmt.Errorf("store live index day: %w", err)
-	}
-	return nil
-}
-
-// GetDaily reads one stored day.
-func GetDaily(ctx context.Context, s store.Store, d calendar.Day) (Daily, bool, error) {
-	var out Daily
-	it, err := s.Get(ctx, pkDaily, d.String())
-	if errors.Is(err, store.ErrNotFound) {
-		return out, false, nil
-	}
-	if err != nil {
-		return out, false, fmt.Errorf("read stats of %s: %w", d, err)
-	}
-	if err := json.Unmarshal(it.Data, &out); err != nil {
-		return out, false, fmt.Errorf("decode stats of %s: %w", d, err)
-	}
-	return out, true, nil
 }

@@ -37,25 +37,19 @@ func behaviorPK(day string) string { return "wecomstat#member#" + day }
 // BehaviorFor returns WeCom's behaviour data of every member on day d,
 // sorted by member; members the sync has not read have no row.
 func BehaviorFor(ctx context.Context, s store.Store, d calendar.Day) ([]Behavior, error) {
-	var out []Behavior
-	q := store.Query{PK: behaviorPK(d.String()), Limit: store.MaxLimit}
-	for {
-		page, err := s.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read WeCom behaviour data of %s: %w", d, err)
-		}
-		for _, it := range page.Items {
-			var b Behavior
-			if err := json.Unmarshal(it.Data, &b); err != nil {
-				return nil, fmt.Errorf("decode WeCom behaviour data %s/%s: %w", it.PK, it.SK, err)
-			}
-			out = append(out, b)
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Cursor = page.Next
+	items, err := store.QueryAll(ctx, s, store.Query{PK: behaviorPK(d.String()), Limit: store.MaxLimit})
+	if err != nil {
+		return nil, fmt.Errorf("read WeCom behaviour data of %s: %w", d, err)
 	}
+	var out []Behavior
+	for _, it := range items {
+		var b Behavior
+		if err := json.Unmarshal(it.Data, &b); err != nil {
+			return nil, fmt.Errorf("decode WeCom behaviour data %s/%s: %w", it.PK, it.SK, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // BehaviorRange is BehaviorFor over from..to, by day then member (one

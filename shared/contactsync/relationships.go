@@ -85,9 +85,7 @@ func (y *Syncer) importBaseline(ctx context.Context, st *runState, members []str
 
 	seen := map[churn.Pair]bool{}
 	var all []churn.Relationship
-	q := store.Query{PK: pkBaseline, Limit: store.MaxLimit}
-	for {
-		page, err := y.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, y.Store, store.Query{PK: pkBaseline, Limit: store.MaxLimit}) {
 		if err != nil {
 			return fmt.Errorf("sync: baseline: read fetched relationships: %w", err)
 		}
@@ -105,10 +103,6 @@ func (y *Syncer) importBaseline(ctx context.Context, st *runState, members []str
 				all = append(all, churn.Relationship{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: time.Unix(r.Since, 0)})
 			}
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	at := time.Unix(st.At, 0)
 	if err := churn.SetBaseline(ctx, y.Store, y.Loc, at, all); err != nil {
@@ -260,8 +254,7 @@ func (y *Syncer) recentPairs(ctx context.Context, since time.Time) (map[churn.Pa
 	today := calendar.Of(y.Now(), y.Loc)
 	for d := calendar.Of(since, y.Loc); !d.After(today); d = d.AddDays(1) {
 		q := store.Query{PK: events.PK(d), From: fmt.Sprintf("%010d", since.Unix()), Limit: store.MaxLimit}
-		for {
-			page, err := y.Store.Query(ctx, q)
+		for page, err := range store.Pages(ctx, y.Store, q) {
 			if err != nil {
 				return nil, fmt.Errorf("sync: read recent events: %w", err)
 			}
@@ -274,10 +267,6 @@ func (y *Syncer) recentPairs(ctx context.Context, since time.Time) (map[churn.Pa
 					out[churn.Pair{Member: rec.UserID, Customer: rec.ExternalUserID}] = true
 				}
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 	}
 	return out, nil

@@ -136,10 +136,8 @@ func (l *Log) Day(ctx context.Context, d calendar.Day, fn func(Record) error) er
 // callers that batch their own reads and writes per page. The slice is
 // reused between calls.
 func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) error) error {
-	q := store.Query{PK: PK(d), Limit: store.MaxLimit}
 	var recs []Record
-	for {
-		page, err := l.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, l.Store, store.Query{PK: PK(d), Limit: store.MaxLimit}) {
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", d, err)
 		}
@@ -159,9 +157,6 @@ func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) er
 				return err
 			}
 		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
 	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/siyuhq/siyu/shared/secrets/awssecrets"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/dynamostore"
 )
@@ -24,12 +25,8 @@ import (
 // environment it falls back to store.Open and that chain.
 func OpenStore(ctx context.Context, dsn string, opts ...store.Option) (store.Store, error) {
 	table, ok := strings.CutPrefix(dsn, "dynamodb:")
-	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	region := os.Getenv("AWS_REGION")
-	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
-	}
-	if !ok || key == "" || secret == "" || region == "" {
+	region, creds, haveCreds := awssecrets.EnvCredentials()
+	if !ok || !haveCreds {
 		return store.Open(ctx, dsn, opts...)
 	}
 	if table == "" {
@@ -37,7 +34,7 @@ func OpenStore(ctx context.Context, dsn string, opts ...store.Option) (store.Sto
 	}
 	cfg := aws.Config{
 		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN")),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 	}
 	c := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		for _, name := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"} {

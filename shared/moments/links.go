@@ -200,9 +200,7 @@ func (s *Service) Clicks(ctx context.Context, postID string) (clicks, unique int
 	}
 	seen := map[string]bool{}
 	for d := first; !d.After(today); d = d.AddDays(1) {
-		q := store.Query{PK: clickPK(postID, d.String()), Limit: store.MaxLimit}
-		for {
-			page, err := s.Store.Query(ctx, q)
+		for page, err := range store.Pages(ctx, s.Store, store.Query{PK: clickPK(postID, d.String()), Limit: store.MaxLimit}) {
 			if err != nil {
 				return 0, 0, fmt.Errorf("read clicks of post %s on %s: %w", postID, d, err)
 			}
@@ -213,10 +211,6 @@ func (s *Service) Clicks(ctx context.Context, postID string) (clicks, unique int
 					seen[vid] = true
 				}
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 	}
 	return clicks, len(seen), nil
@@ -311,9 +305,7 @@ func (s *Service) postExists(ctx context.Context, postID string) error {
 
 // Conversions counts a post's conversions and their total value.
 func (s *Service) Conversions(ctx context.Context, postID string) (n int, value float64, err error) {
-	q := store.Query{PK: "conv#" + postID, Limit: store.MaxLimit}
-	for {
-		page, err := s.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, s.Store, store.Query{PK: "conv#" + postID, Limit: store.MaxLimit}) {
 		if err != nil {
 			return 0, 0, fmt.Errorf("read conversions of post %s: %w", postID, err)
 		}
@@ -324,10 +316,6 @@ func (s *Service) Conversions(ctx context.Context, postID string) (n int, value 
 				value += c.Value
 			}
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	// Keep money to cents despite float sums.
 	value, _ = strconv.ParseFloat(strconv.FormatFloat(value, 'f', 2, 64), 64)

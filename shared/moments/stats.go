@@ -129,23 +129,16 @@ func (s *Service) PostStats(ctx context.Context, postID string) (Funnel, error) 
 
 // DaySummaries returns the funnels synced on day, by post id.
 func DaySummaries(ctx context.Context, st store.Store, day calendar.Day) ([]Funnel, error) {
+	items, err := store.QueryAll(ctx, st, store.Query{PK: "mday#" + day.String(), Limit: store.MaxLimit})
+	if err != nil {
+		return nil, fmt.Errorf("read moments summaries of %s: %w", day, err)
+	}
 	var out []Funnel
-	q := store.Query{PK: "mday#" + day.String(), Limit: store.MaxLimit}
-	for {
-		page, err := st.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("read moments summaries of %s: %w", day, err)
+	for _, it := range items {
+		var f Funnel
+		if json.Unmarshal(it.Data, &f) == nil {
+			out = append(out, f)
 		}
-		for _, it := range page.Items {
-			var f Funnel
-			if json.Unmarshal(it.Data, &f) == nil {
-				out = append(out, f)
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	return out, nil
 }

@@ -214,9 +214,7 @@ func (s *Service) targets(ctx context.Context, now time.Time) ([]target, error) 
 			out = append(out, target{PostID: p.ID, Kind: p.Kind, MomentID: p.MomentID, MsgID: p.MsgID, SentAt: sent, Range: p.VisibleRange})
 		}
 	}
-	q := store.Query{PK: "mtrack", Limit: store.MaxLimit}
-	for {
-		page, err := s.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, s.Store, store.Query{PK: "mtrack", Limit: store.MaxLimit}) {
 		if err != nil {
 			return nil, fmt.Errorf("read tracked moments: %w", err)
 		}
@@ -227,10 +225,6 @@ func (s *Service) targets(ctx context.Context, now time.Time) ([]target, error) 
 			}
 			out = append(out, target{PostID: TrackedPrefix + t.MomentID, Kind: posts.Moment, MomentID: t.MomentID, UserID: t.UserID, SentAt: t.CreatedAt})
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PostID < out[j].PostID })
 	return out, nil

@@ -195,24 +195,18 @@ func (s *Service) readIndex(ctx context.Context, from, to time.Time) ([]indexed,
 	var out []indexed
 	for m := time.Date(from.In(s.Loc).Year(), from.In(s.Loc).Month(), 1, 0, 0, 0, 0, s.Loc); m.Before(to); m = m.AddDate(0, 1, 0) {
 		q := store.Query{PK: pkMonth(m, s.Loc), From: skFrom(from), To: skUntil(to.Add(-time.Second)), Limit: store.MaxLimit}
-		for {
-			page, err := s.Store.Query(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("read post index %s: %w", q.PK, err)
+		items, err := store.QueryAll(ctx, s.Store, q)
+		if err != nil {
+			return nil, fmt.Errorf("read post index %s: %w", q.PK, err)
+		}
+		for _, it := range items {
+			var row indexed
+			var unix int64
+			if _, err := fmt.Sscanf(it.SK, "%d#%s", &unix, &row.id); err != nil || json.Unmarshal(it.Data, &row.indexEntry) != nil {
+				continue
 			}
-			for _, it := range page.Items {
-				var row indexed
-				var unix int64
-				if _, err := fmt.Sscanf(it.SK, "%d#%s", &unix, &row.id); err != nil || json.Unmarshal(it.Data, &row.indexEntry) != nil {
-					continue
-				}
-				row.sendAt = time.Unix(unix, 0).UTC()
-				out = append(out, row)
-			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
+			row.sendAt = time.Unix(unix, 0).UTC()
+			out = append(out, row)
 		}
 	}
 	return out, nil
@@ -449,9 +443,7 @@ func (s *Service) undo(ctx context.Context, p Post, now time.Time) {
 
 // deletePost deletes the post item and its media chunks.
 func (s *Service) deletePost(ctx context.Context, id string) error {
-	q := store.Query{PK: pkPost(id), Limit: store.MaxLimit}
-	for {
-		page, err := s.Store.Query(ctx, q)
+	for page, err := range store.Pages(ctx, s.Store, store.Query{PK: pkPost(id), Limit: store.MaxLimit}) {
 		if err != nil {
 			return fmt.Errorf("read post %s: %w", id, err)
 		}
@@ -460,11 +452,8 @@ func (s *Service) deletePost(ctx context.Context, id string) error {
 				return fmt.Errorf("delete post %s: %w", id, err)
 			}
 		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
 	}
+	return nil
 }
 
 // trackLinks swaps each link attachment's URL for a tracked one (clicks are

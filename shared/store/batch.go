@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 )
 
 // Key names one item.
@@ -87,19 +88,35 @@ func QueryMany(ctx context.Context, s Store, pks []string) (map[string][]Item, e
 	return out, nil
 }
 
-// QueryAll reads every page of q.
+// QueryAll reads every page of q and returns their items together. For a
+// partition too large to hold at once, range over Pages instead.
 func QueryAll(ctx context.Context, s Store, q Query) ([]Item, error) {
 	var out []Item
-	for {
-		page, err := s.Query(ctx, q)
+	for page, err := range Pages(ctx, s, q) {
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, page.Items...)
-		if page.Next == "" {
-			return out, nil
+	}
+	return out, nil
+}
+
+// Pages reads q one page at a time, following each page's Next, so a caller
+// holds one page of a large partition at once. A failed read is yielded as
+// the error with an empty page and ends the sequence.
+func Pages(ctx context.Context, s Store, q Query) iter.Seq2[Page, error] {
+	return func(yield func(Page, error) bool) {
+		for {
+			page, err := s.Query(ctx, q)
+			if err != nil {
+				yield(Page{}, err)
+				return
+			}
+			if !yield(page, nil) || page.Next == "" {
+				return
+			}
+			q.Cursor = page.Next
 		}
-		q.Cursor = page.Next
 	}
 }
 

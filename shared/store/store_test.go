@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/storetest"
 )
 
 func TestOpen(t *testing.T) {
@@ -77,4 +79,73 @@ func TestItemLive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingQuery answers the first ok queries of the store it wraps, then fails.
+type failingQuery struct {
+	store.Store
+	ok    int
+	calls int
+}
+
+var errQueryFailed = errors.New("query failed")
+
+func (f *failingQuery) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	f.calls++
+	if f.calls > f.ok {
+		return store.Page{}, errQueryFailed
+	}
+	return f.Store.Query(ctx, q)
+}
+
+func TestPages(t *testing.T) {
+	mem := storetest.NewMemStore(time.Now)
+	for _, sk := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := mem.Put(t.Context(), store.Item{PK: "p", SK: sk}, store.Always); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := store.Query{PK: "p", Limit: 2}
+
+	t.Run("every item comes once, in order, a page at a time", func(t *testing.T) {
+		var got []string
+		pages := 0
+		for page, err := range store.Pages(t.Context(), mem, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, it := range page.Items {
+				got = append(got, it.SK)
+			}
+		}
+		if strings.Join(got, "") != "abcde" || pages != 3 {
+			t.Fatalf("read %q in %d pages, want abcde in 3", got, pages)
+		}
+	})
+	t.Run("stopping early reads no further page", func(t *testing.T) {
+		f := &failingQuery{Store: mem, ok: 1}
+		for _, err := range store.Pages(t.Context(), f, q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if f.calls != 1 {
+			t.Fatalf("%d queries, want 1", f.calls)
+		}
+	})
+	t.Run("a failed read is the last thing yielded", func(t *testing.T) {
+		f := &failingQuery{Store: mem, ok: 1}
+		var errs []error
+		for _, err := range store.Pages(t.Context(), f, q) {
+			errs = append(errs, err)
+		}
+		if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], errQueryFailed) {
+			t.Fatalf("yielded errors %v, want nil then the failure", errs)
+		}
+		if _, err := store.QueryAll(t.Context(), &failingQuery{Store: mem, ok: 1}, q); !errors.Is(err, errQueryFailed) {
+			t.Fatalf("QueryAll err = %v, want the failure", err)
+		}
+	})
 }

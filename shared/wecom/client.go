@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -120,7 +121,7 @@ func NewClient(cfg ClientConfig) *Client {
 		c.maxBackoff = 5 * time.Second
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = clock.Sleep
 	}
 	c.tokens = newTokenCache(c, cfg.Store)
 	return c
@@ -340,15 +341,4 @@ func redactErr(err error) error {
 		return &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
 	}
 	return err
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,7 +1,9 @@
 // Package awssecrets fetches secrets.Resolve's references on AWS: SSM
 // parameters (SecureString, decrypted) in batched GetParameters calls, and
 // Secrets Manager secrets for references written "secretsmanager:NAME" or as
-// a Secrets Manager ARN. Only the Lambda binaries import it.
+// a Secrets Manager ARN. It also reads the role's credentials from the
+// environment (EnvCredentials), which the Lambda edge's DynamoDB client uses
+// too. Only the Lambda binaries import it.
 //
 // It speaks the two calls' JSON protocol itself, signed with the SDK's SigV4
 // signer, instead of linking the SSM and Secrets Manager service clients:
@@ -72,16 +74,8 @@ func New(region string, creds aws.Credentials) *Fetcher {
 // AWS_SESSION_TOKEN), honouring the SDK's standard endpoint overrides
 // AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL.
 func FromEnv() (*Fetcher, error) {
-	region := os.Getenv("AWS_REGION")
-	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
-	}
-	creds := aws.Credentials{
-		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
-	}
-	if region == "" || creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+	region, creds, ok := EnvCredentials()
+	if !ok {
 		return nil, errors.New("AWS_REGION and the role's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are needed to read *_PARAM secrets")
 	}
 	f := New(region, creds)
@@ -95,6 +89,23 @@ func FromEnv() (*Fetcher, error) {
 		f.SecretsManagerEndpoint = u
 	}
 	return f, nil
+}
+
+// EnvCredentials reads the region and the credentials Lambda sets for the
+// function's role: AWS_REGION (or AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. ok is false when the region,
+// the key id or the secret is missing.
+func EnvCredentials() (region string, creds aws.Credentials, ok bool) {
+	region = os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	creds = aws.Credentials{
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+	}
+	return region, creds, region != "" && creds.AccessKeyID != "" && creds.SecretAccessKey != ""
 }
 
 // Default returns a Fetcher built from the environment on its first Fetch,

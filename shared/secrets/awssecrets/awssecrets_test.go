@@ -258,3 +258,23 @@ func TestFromEnvUsesTheRoleAndTheStandardEndpointOverrides(t *testing.T) {
 		t.Error("FromEnv without credentials succeeded")
 	}
 }
+
+func TestEnvCredentialsReadTheRoleLambdaSets(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "ap-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "session")
+	region, creds, ok := awssecrets.EnvCredentials()
+	if !ok || region != "ap-east-1" || creds.AccessKeyID != "AKIDTEST" || creds.SecretAccessKey != "secret" || creds.SessionToken != "session" {
+		t.Errorf("EnvCredentials() = %q, %+v, %v; want the default region and the role's keys", region, creds, ok)
+	}
+	t.Setenv("AWS_REGION", "cn-north-1")
+	if region, _, _ := awssecrets.EnvCredentials(); region != "cn-north-1" {
+		t.Errorf("region %q, want AWS_REGION before AWS_DEFAULT_REGION", region)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	if _, _, ok := awssecrets.EnvCredentials(); ok {
+		t.Error("EnvCredentials without a secret is ok")
+	}
+}

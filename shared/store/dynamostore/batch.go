@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -120,7 +121,7 @@ func (s *Store) batchGet(ctx context.Context, keys []store.Key) ([]store.Item, e
 		if stalled >= unprocessedAttempts {
 			return nil, fmt.Errorf("dynamodb: batch get: %d keys still unprocessed after %d attempts without progress", len(left), stalled)
 		}
-		if err := sleep(ctx, backoff(stalled)); err != nil {
+		if err := clock.Sleep(ctx, backoff(stalled)); err != nil {
 			return nil, fmt.Errorf("dynamodb: batch get: waiting to retry %d unprocessed keys: %w", len(left), err)
 		}
 		pending = left
@@ -137,18 +138,6 @@ func backoff(attempt int) time.Duration {
 		return 0
 	}
 	return rand.N(window)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // QueryMany reads each distinct partition whole with Query, a few

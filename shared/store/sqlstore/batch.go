@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"strings"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -193,7 +194,7 @@ func (s *Store) writeChunk(ctx context.Context, writes []store.Write) error {
 		if !lost && !s.d.Conflict(err) {
 			return err
 		}
-		if werr := sleep(ctx, retryDelay(attempt, lost)); werr != nil {
+		if werr := clock.Sleep(ctx, retryDelay(attempt, lost)); werr != nil {
 			return err
 		}
 	}

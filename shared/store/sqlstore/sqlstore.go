@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 )
 
@@ -157,17 +158,6 @@ func retryDelay(attempt int, connLost bool) time.Duration {
 	return time.Duration(attempt+1) * 2 * time.Millisecond
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // ExpiryMillis is how ExpiresAt is stored: unix milliseconds, 0 for never.
 // A non-zero time at or before the epoch is kept as 1 (long expired), so it
 // cannot turn into "never".
@@ -231,7 +221,7 @@ func (s *Store) readRetry(ctx context.Context, fn func() error) error {
 		if err = fn(); err == nil || !s.d.ConnLost(err) || attempt == readAttempts-1 {
 			return err
 		}
-		if werr := sleep(ctx, retryDelay(attempt, true)); werr != nil {
+		if werr := clock.Sleep(ctx, retryDelay(attempt, true)); werr != nil {
 			return err
 		}
 	}
@@ -278,7 +268,7 @@ func (s *Store) update(ctx context.Context, pk, sk string, decide func(cur row, 
 		if !lost && !s.d.Conflict(err) {
 			return nil, err
 		}
-		if werr := sleep(ctx, retryDelay(attempt, lost)); werr != nil {
+		if werr := clock.Sleep(ctx, retryDelay(attempt, lost)); werr != nil {
 			return nil, err
 		}
 	}

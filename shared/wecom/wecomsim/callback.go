@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -75,7 +76,7 @@ func (s *Sim) deliver(ctx context.Context, ev wecom.Event) error {
 	var last error
 	for try := 0; try <= s.opts.CallbackRetries; try++ {
 		if try > 0 {
-			if err := sleep(ctx, s.opts.CallbackRetryDelay); err != nil {
+			if err := clock.Sleep(ctx, s.opts.CallbackRetryDelay); err != nil {
 				last = err
 				break
 			}

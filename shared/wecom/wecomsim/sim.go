@@ -14,7 +14,6 @@
 package wecomsim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -311,18 +310,3 @@ func (s *Sim) RobotMessages() []RobotMessage {
 // ErrUnknown reports a member, customer, relationship or group the
 // simulator does not have.
 var ErrUnknown = errors.New("wecomsim: unknown")
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
