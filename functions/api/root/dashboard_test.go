@@ -3,7 +3,6 @@ package root_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,12 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyuhq/siyu/functions/api/root"
-	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/jobs"
-	"github.com/siyuhq/siyu/shared/start"
-	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
@@ -58,16 +53,7 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	}
 	bin := chromium(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "dash-token"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	a, st, cfg := build(t, map[string]string{"SIYU_ADMIN_TOKEN": "dash-token"})
 	// Yesterday in Shanghai: three customers arrive through two channels,
 	// one of them deletes the member the same day.
 	y := time.Now().In(cfg.Loc).AddDate(0, 0, -1)

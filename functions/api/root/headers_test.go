@@ -1,33 +1,14 @@
 package root_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/siyuhq/siyu/functions/api/root"
-	"github.com/siyuhq/siyu/shared/config"
-	"github.com/siyuhq/siyu/shared/start"
-	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
 
 func TestNoAnswerMayBeFramedOrSniffed(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	a, _, _ := build(t, map[string]string{"SIYU_ADMIN_TOKEN": "tok"})
 	h := a.Handler
 	tests := []struct {
 		name, path, token string

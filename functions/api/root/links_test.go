@@ -1,35 +1,17 @@
 package root_test
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/siyuhq/siyu/functions/api/root"
-	"github.com/siyuhq/siyu/shared/config"
-	"github.com/siyuhq/siyu/shared/start"
-	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
 
 func TestALinkInAScheduledPostBecomesATrackedLinkThatRedirectsToTheOriginal(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	env := map[string]string{"SIYU_ADMIN_TOKEN": "tok", "SIYU_PUBLIC_URL": "https://brand.example/s"}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	a, _, _ := build(t, env)
 	h := a.Handler
 	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
 		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42?from=moments","title":"新品"}]}`
@@ -61,17 +43,7 @@ func TestALinkInAScheduledPostBecomesATrackedLinkThatRedirectsToTheOriginal(t *t
 }
 
 func TestWithoutAPublicURLTrackedLinksTakeTheBaseFromTheRequest(t *testing.T) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.Default(), Now: time.Now})
+	a, _, _ := build(t, map[string]string{"SIYU_ADMIN_TOKEN": "tok"})
 	body := `{"kind":"group_message","send_at":"` + time.Now().Add(time.Hour).Format(time.RFC3339) +
 		`","text":"双十二预告","sender":"zhangsan","attachments":[{"type":"link","url":"https://shop.example/p/42","title":"新品"}]}`
 	tests := []struct {

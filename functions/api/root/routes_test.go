@@ -1,36 +1,20 @@
 package root_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/siyuhq/siyu/functions/api/root"
 	"github.com/siyuhq/siyu/shared/api"
-	"github.com/siyuhq/siyu/shared/config"
-	"github.com/siyuhq/siyu/shared/start"
-	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 )
 
 // TestEveryRouteIsRegisteredAdminOrPublic is the route table: a route
 // added without saying who may call it fails here, and each route answers
 // a caller without the token as its table row says.
 func TestEveryRouteIsRegisteredAdminOrPublic(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "siyu.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"SIYU_ADMIN_TOKEN": "tok"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := root.Build(start.Deps{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Now: time.Now})
+	a, _, _ := build(t, map[string]string{"SIYU_ADMIN_TOKEN": "tok"})
 	want := []api.Route{
 		{Pattern: "/api/", Admin: true}, // unknown API routes: 404 to the operator, 401 to anyone else
 		{Pattern: "GET /api/stats/daily", Admin: true},
