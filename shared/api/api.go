@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 )
@@ -124,6 +125,18 @@ func (s *Server) PublicBase(r *http.Request) string {
 		return ""
 	}
 	return scheme + "://" + r.Host
+}
+
+// dayRange reads ?from=&to= by rg, the rule of the route's family, against
+// today in the brand's zone; on a bad range it has already answered 400.
+func (s *Server) dayRange(w http.ResponseWriter, r *http.Request, rg jobs.Range) (from, to calendar.Day, ok bool) {
+	q := r.URL.Query()
+	from, to, err := rg.Parse(q.Get("from"), q.Get("to"), calendar.Of(s.Now(), s.Loc), s.Loc)
+	if err != nil {
+		WriteError(w, r, s.Logger, err)
+		return from, to, false
+	}
+	return from, to, true
 }
 
 // MaxJSONBody bounds request bodies of the admin API.

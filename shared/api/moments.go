@@ -3,17 +3,23 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/httpx"
+	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
 )
 
 // DefaultMomentsDays is GET /api/stats/moments' range without from/to.
 const DefaultMomentsDays = 7
+
+// momentsRange is the Moments stats' from/to rule: either bound alone, at
+// most moments.MaxRangeDays days, the last week by default.
+var momentsRange = jobs.Range{MaxDays: moments.MaxRangeDays, Future: true, Alone: true, Default: func(today calendar.Day) (calendar.Day, calendar.Day) {
+	return today.AddDays(-(DefaultMomentsDays - 1)), today
+}}
 
 // visitorMaxAge keeps the click cookie a year.
 const visitorMaxAge = 365 * 24 * 3600
@@ -110,24 +116,8 @@ func (h momentsHandler) postStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h momentsHandler) rangeStats(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	to := calendar.Of(h.s.Now(), h.s.Loc)
-	from := to.AddDays(-(DefaultMomentsDays - 1))
-	for _, f := range []struct {
-		name string
-		day  *calendar.Day
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(f.name); v != "" {
-			d, err := calendar.Parse(v)
-			if err != nil {
-				httpx.Error(w, http.StatusBadRequest, "bad_request", f.name+": "+err.Error())
-				return
-			}
-			*f.day = d
-		}
-	}
-	if to.Before(from) || from.DaysUntil(to) >= moments.MaxRangeDays {
-		httpx.Error(w, http.StatusBadRequest, "bad_request", "from..to must be an ordered range of at most "+strconv.Itoa(moments.MaxRangeDays)+" days")
+	from, to, ok := h.s.dayRange(w, r, momentsRange)
+	if !ok {
 		return
 	}
 	rg, err := h.svc.RangeStats(r.Context(), from, to)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/httpx"
+	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
 )
 
@@ -21,7 +22,13 @@ const (
 	DefaultPostDaysAhead = 30
 )
 
-// MountPosts adds the scheduled posts routes and the "poster" job:
+// postsRange is the posts listing's from/to rule: a calendar, so future
+// days are fine and either bound may come alone; at most 400 days.
+var postsRange = jobs.Range{MaxDays: 400, Future: true, Alone: true, Default: func(today calendar.Day) (calendar.Day, calendar.Day) {
+	return today.AddDays(-DefaultPostDaysBack), today.AddDays(DefaultPostDaysAhead)
+}}
+
+// MountPosts adds the scheduled posts routes:
 //
 //	POST   /api/posts          schedule a Moment or group message (201)
 //	GET    /api/posts          ?status=&from=YYYY-MM-DD&to=YYYY-MM-DD, with daily cap usage
@@ -74,29 +81,15 @@ func (h postsHandler) cancel(w http.ResponseWriter, r *http.Request) {
 
 func (h postsHandler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	today := calendar.Of(h.s.Now(), h.s.Loc)
-	lq := posts.ListQuery{Status: posts.Status(q.Get("status")), From: today.AddDays(-DefaultPostDaysBack), To: today.AddDays(DefaultPostDaysAhead)}
+	lq := posts.ListQuery{Status: posts.Status(q.Get("status"))}
 	switch lq.Status {
 	case "", posts.Scheduled, posts.Sending, posts.Sent, posts.Failed, posts.Canceled:
 	default:
 		httpx.Error(w, http.StatusBadRequest, "bad_request", "status: "+string(lq.Status)+" is not scheduled, sending, sent, failed or canceled")
 		return
 	}
-	for _, f := range []struct {
-		name string
-		day  *calendar.Day
-	}{{"from", &lq.From}, {"to", &lq.To}} {
-		if v := q.Get(f.name); v != "" {
-			d, err := calendar.Parse(v)
-			if err != nil {
-				httpx.Error(w, http.StatusBadRequest, "bad_request", f.name+": "+err.Error())
-				return
-			}
-			*f.day = d
-		}
-	}
-	if lq.To.Before(lq.From) || lq.From.DaysUntil(lq.To) > 400 {
-		httpx.Error(w, http.StatusBadRequest, "bad_request", "from..to must be an ordered range of at most 400 days")
+	var ok bool
+	if lq.From, lq.To, ok = h.s.dayRange(w, r, postsRange); !ok {
 		return
 	}
 	l, err := h.svc.List(r.Context(), lq)

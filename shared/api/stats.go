@@ -169,19 +169,16 @@ func incomplete[T any](date string) map[string]any {
 	return m
 }
 
+// statsRange is the stats routes' from/to rule: the jobs' rule (both or
+// neither, no future, at most jobs.MaxDays) with the last DefaultStatsDays
+// days up to yesterday by default.
+var statsRange = jobs.Range{MaxDays: jobs.MaxDays, Default: func(today calendar.Day) (calendar.Day, calendar.Day) {
+	y := today.AddDays(-1)
+	return y.AddDays(-(DefaultStatsDays - 1)), y
+}}
+
 func (h statsHandler) rangeOf(w http.ResponseWriter, r *http.Request) (from, to calendar.Day, ok bool) {
-	q := r.URL.Query()
-	req := jobs.Request{From: q.Get("from"), To: q.Get("to")}
-	if req.From == "" && req.To == "" {
-		y := calendar.Of(h.s.Now(), h.s.Loc).AddDays(-1)
-		req.From, req.To = y.AddDays(-(DefaultStatsDays - 1)).String(), y.String()
-	}
-	days, err := req.Days(h.s.Now(), h.s.Loc)
-	if err != nil {
-		WriteError(w, r, h.s.Logger, err)
-		return from, to, false
-	}
-	return days[0], days[len(days)-1], true
+	return h.s.dayRange(w, r, statsRange)
 }
 
 func wantsCSV(r *http.Request) bool {
