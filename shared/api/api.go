@@ -184,14 +184,22 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, reg *jobs.Regist
 	httpx.JSON(w, http.StatusOK, res)
 }
 
+// BadRequest is an error the caller must fix. Each domain declares its own
+// type (jobs.BadRequestError, moments.InputError) with this method, and
+// WriteError answers every one with the same 400.
+type BadRequest interface {
+	error
+	BadRequest() string
+}
+
 // WriteError maps a domain error to the JSON error shape: a bad request is
 // 400 with its message; anything else is 500 with a generic message (the
 // detail goes to the log, where no secret is ever written).
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	var bad *jobs.BadRequestError
+	var bad BadRequest
 	switch {
 	case errors.As(err, &bad):
-		httpx.Error(w, http.StatusBadRequest, "bad_request", bad.Msg)
+		httpx.Error(w, http.StatusBadRequest, "bad_request", bad.BadRequest())
 	case errors.Is(err, context.DeadlineExceeded):
 		httpx.Error(w, http.StatusGatewayTimeout, "timeout", "the operation timed out; it is safe to retry")
 	default:

@@ -34,6 +34,9 @@ type BadRequestError struct{ Msg string }
 
 func (e *BadRequestError) Error() string { return e.Msg }
 
+// BadRequest is what the caller is told (the HTTP layer's 400 message).
+func (e *BadRequestError) BadRequest() string { return e.Msg }
+
 func badf(format string, a ...any) error { return &BadRequestError{fmt.Sprintf(format, a...)} }
 
 // JobRange is the from/to rule of jobs and of the stats routes: both

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
-	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store"
 )
@@ -284,8 +283,16 @@ func (s *Service) RecordConversion(ctx context.Context, c Conversion) (recorded 
 	return true, nil
 }
 
-// bad is a request the caller must fix (the API answers 400).
-func bad(msg string) error { return &jobs.BadRequestError{Msg: msg} }
+// InputError is a tracked-link, conversion or tracking request the caller
+// must fix (the API answers 400 with Msg).
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// BadRequest is what the caller is told.
+func (e *InputError) BadRequest() string { return e.Msg }
+
+func bad(msg string) error { return &InputError{Msg: msg} }
 
 // postExists is nil for a known post or tracked Moment, else ErrNotFound.
 func (s *Service) postExists(ctx context.Context, postID string) error {

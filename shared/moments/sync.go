@@ -81,7 +81,7 @@ const pkProgress = "moments#progress"
 // rather than silently ignored.
 func (s *Service) Job(ctx context.Context, req jobs.Request) (jobs.Result, error) {
 	if req.Date != "" || req.From != "" || req.To != "" {
-		return nil, bad("the moments job reads WeCom's lists as they stand now and takes no date or from/to")
+		return nil, &jobs.BadRequestError{Msg: "the moments job reads WeCom's lists as they stand now and takes no date or from/to"}
 	}
 	res, err := s.Sync(ctx)
 	out := jobs.Result{"day": res.Day, "posts": res.Posts, "synced": res.Synced, "resumed": res.Resumed,
