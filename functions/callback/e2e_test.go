@@ -63,7 +63,7 @@ func runCallbackScenarios(t *testing.T, send deliver, st store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := events.NewLog(st, loc)
+	log := events.NewLog(st, loc, nil)
 	now := time.Now()
 	ts := strconv.FormatInt(now.Unix(), 10)
 

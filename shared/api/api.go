@@ -38,11 +38,14 @@ type Server struct {
 // New returns a server guarding /api/* with adminToken. An empty token
 // refuses every /api call (a deployment without SIYU_ADMIN_TOKEN is closed,
 // not open).
-func New(adminToken string, loc *time.Location, logger *slog.Logger) *Server {
+func New(adminToken, publicURL string, loc *time.Location, logger *slog.Logger, now func() time.Time) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{mux: http.NewServeMux(), adminToken: adminToken, Logger: logger, Now: time.Now, Loc: loc}
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{mux: http.NewServeMux(), adminToken: adminToken, PublicURL: publicURL, Logger: logger, Now: now, Loc: loc}
 	s.Admin("/api/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	})

@@ -29,11 +29,11 @@ func TestMemberRowsCarryWeComsOwnCountsSoDisagreementsShow(t *testing.T) {
 	for _, e := range []wecom.Event{
 		{ToUserName: "corp", Event: wecom.EventExternalContact, ChangeType: wecom.ChangeAddExternalContact, UserID: "alice", ExternalUserID: "c1", Known: true, CreateTime: at.Unix()},
 	} {
-		if _, _, err := events.NewLog(st, loc).Append(ctx, e, events.OriginCallback); err != nil {
+		if _, _, err := events.NewLog(st, loc, nil).Append(ctx, e, events.OriginCallback); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r := churn.New(st, loc, slog.New(slog.DiscardHandler))
+	r := churn.New(st, loc, slog.New(slog.DiscardHandler), nil)
 	r.Now = now
 	if _, err := r.Run(ctx, jobs.Request{Date: testclock.Shift("2025-03-02")}); err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestMemberRowsCarryWeComsOwnCountsSoDisagreementsShow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s := api.New(token, "", loc, slog.New(slog.DiscardHandler), nil)
 	s.Now = now
 	api.MountStats(s, st)
 

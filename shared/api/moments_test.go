@@ -45,16 +45,16 @@ func momentsServer(t testing.TB) *momentsEnv {
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	st := metered.Wrap(raw)
-	ps := posts.New(st, nil, loc, slog.New(slog.DiscardHandler))
+	ps := posts.New(st, nil, loc, slog.New(slog.DiscardHandler), nil)
 	ps.Now = clock
 	p, err := ps.Create(ctx, posts.Draft{Kind: posts.Moment, SendAt: now.Add(time.Hour).Format(time.RFC3339), Text: "双十二预售",
 		VisibleRange: posts.VisibleRange{Members: []string{"alice", "bob"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := moments.New(st, nil, ps, loc, "https://siyu.example.com", slog.New(slog.DiscardHandler))
+	svc := moments.New(st, nil, ps, loc, "https://siyu.example.com", slog.New(slog.DiscardHandler), nil)
 	svc.Now = clock
-	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s := api.New(token, "", loc, slog.New(slog.DiscardHandler), nil)
 	s.Now = clock
 	api.MountPosts(s, ps) // both own routes under /api/posts/{id}
 	api.MountMoments(s, svc)

@@ -36,12 +36,12 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice"})
 	st := storetest.NewMemStore(clock)
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock, Logger: slog.New(slog.DiscardHandler)})
-	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler))
+	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler), nil)
 	svc.Now = clock
-	links := moments.New(st, nil, svc, loc, "", slog.New(slog.DiscardHandler))
+	links := moments.New(st, nil, svc, loc, "", slog.New(slog.DiscardHandler), nil)
 	links.Now = clock
 	svc.Links = links
-	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s := api.New(token, "", loc, slog.New(slog.DiscardHandler), nil)
 	s.Now = clock
 	api.MountPosts(s, svc)
 	api.MountMoments(s, links)

@@ -32,12 +32,12 @@ func baselineServer(t *testing.T) *api.Server {
 	if err := churn.SetBaseline(ctx, st, loc, at, []churn.Relationship{{Member: "alice", Customer: "c1", Since: at.AddDate(0, -1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	r := churn.New(st, loc, slog.New(slog.DiscardHandler))
+	r := churn.New(st, loc, slog.New(slog.DiscardHandler), nil)
 	r.Now = func() time.Time { return now }
 	if _, err := r.Run(ctx, jobs.Request{From: testclock.Shift("2025-03-03"), To: testclock.Shift("2025-03-07")}); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s := api.New(token, "", loc, slog.New(slog.DiscardHandler), nil)
 	s.Now = func() time.Time { return now }
 	api.MountStats(s, st)
 	return s

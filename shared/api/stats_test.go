@@ -42,7 +42,7 @@ func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
 	now := testclock.Date(2025, 3, 10, 12, 0, 0, 0, loc)
 	ctx := context.Background()
 	st := storetest.NewMemStore(func() time.Time { return now })
-	log := events.NewLog(st, loc)
+	log := events.NewLog(st, loc, nil)
 	ev := func(change, member, customer, state string, day, hour int) wecom.Event {
 		return wecom.Event{ToUserName: "corp", Event: wecom.EventExternalContact, ChangeType: change, UserID: member,
 			ExternalUserID: customer, State: state, Known: true,
@@ -60,12 +60,12 @@ func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
 			t.Fatal(err)
 		}
 	}
-	r := churn.New(st, loc, slog.New(slog.DiscardHandler))
+	r := churn.New(st, loc, slog.New(slog.DiscardHandler), nil)
 	r.Now = func() time.Time { return now }
 	if _, err := r.Run(ctx, jobs.Request{From: testclock.Shift("2025-03-01"), To: testclock.Shift("2025-03-02")}); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(token, loc, slog.New(slog.DiscardHandler))
+	s := api.New(token, "", loc, slog.New(slog.DiscardHandler), nil)
 	s.Now = func() time.Time { return now }
 	api.MountStats(s, st)
 	return s

@@ -43,14 +43,17 @@ type Handler struct {
 }
 
 // New returns a handler with defaults filled in.
-func New(c *wecom.Crypter, log *events.Log, maxSkew time.Duration, logger *slog.Logger) *Handler {
+func New(c *wecom.Crypter, log *events.Log, maxSkew time.Duration, logger *slog.Logger, now func() time.Time) *Handler {
+	if now == nil {
+		now = time.Now
+	}
 	if maxSkew <= 0 {
 		maxSkew = time.Hour
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Handler{Crypter: c, Log: log, MaxSkew: maxSkew, Now: time.Now, Logger: logger}
+	return &Handler{Crypter: c, Log: log, MaxSkew: maxSkew, Now: now, Logger: logger}
 }
 
 // rejection is a refused request: status, code and a message safe to show.

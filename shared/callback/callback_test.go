@@ -56,7 +56,7 @@ func newFixture(t *testing.T, now time.Time) *fixture {
 	}
 	loc, _ := calendar.Zone("")
 	logs := &bytes.Buffer{}
-	h := callback.New(c, events.NewLog(st, loc), time.Hour, slog.New(slog.NewJSONHandler(logs, nil)))
+	h := callback.New(c, events.NewLog(st, loc, nil), time.Hour, slog.New(slog.NewJSONHandler(logs, nil)), nil)
 	f = &fixture{h: h, st: st, c: c, now: now, logs: logs, loc: loc}
 	h.Now = func() time.Time { return f.now }
 	h.Log.Now = h.Now
@@ -77,7 +77,7 @@ func (f *fixture) undated(t *testing.T) []store.Item {
 func (f *fixture) stored(t *testing.T, d calendar.Day) []events.Record {
 	t.Helper()
 	var out []events.Record
-	if err := events.NewLog(f.st, f.loc).Day(context.Background(), d, func(r events.Record) error {
+	if err := events.NewLog(f.st, f.loc, nil).Day(context.Background(), d, func(r events.Record) error {
 		out = append(out, r)
 		return nil
 	}); err != nil {
@@ -165,7 +165,7 @@ func (failingStore) Put(context.Context, store.Item, store.Cond) (store.Item, er
 func TestAStorageFailureAnswers503SoWeComRetries(t *testing.T) {
 	now := testclock.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	f := newFixture(t, now)
-	f.h.Log = events.NewLog(failingStore{f.st}, f.loc)
+	f.h.Log = events.NewLog(failingStore{f.st}, f.loc, nil)
 	sig, ts, body := f.seal(t, fmt.Sprintf(addEvent, now.Unix()), "n1")
 	w := f.post(t, sig, ts, "n1", body)
 	if w.Code != http.StatusServiceUnavailable {

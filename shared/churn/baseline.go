@@ -183,7 +183,7 @@ func Live(ctx context.Context, s store.Store, loc *time.Location, now time.Time)
 		if n := from.DaysUntil(today); n > maxOverlayDays {
 			return nil, fmt.Errorf("the rollup last folded %s, %d days ago: run the rollup before diffing live relationships", from, n)
 		}
-		log := events.NewLog(s, loc)
+		log := events.NewLog(s, loc, nil)
 		for d := from.AddDays(1); !d.After(today); d = d.AddDays(1) {
 			err := log.Day(ctx, d, func(rec events.Record) error {
 				customer, f, ok := factOf(rec)

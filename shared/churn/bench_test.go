@@ -106,8 +106,8 @@ func peakHeap(fn func()) float64 {
 }
 
 func newBenchRollup(st store.Store) (*churn.Rollup, *events.Log) {
-	log := events.NewLog(st, shanghai)
-	r := churn.New(st, shanghai, slog.New(slog.DiscardHandler))
+	log := events.NewLog(st, shanghai, nil)
+	r := churn.New(st, shanghai, slog.New(slog.DiscardHandler), nil)
 	r.Log = log
 	return r, log
 }

@@ -71,7 +71,7 @@ func TestUpgradeFromJSONFacts(t *testing.T) {
 	day0 := testclock.Day(2025, time.March, 1)
 	now := func() time.Time { return day0.AddDays(10).Start(loc) }
 	s := storetest.NewMemStore(now)
-	r := New(s, loc, nil)
+	r := New(s, loc, nil, nil)
 	r.Now = now
 	r.Log.Now = r.Now
 	at := func(d, h int) time.Time { return day0.AddDays(d).Start(loc).Add(time.Duration(h) * time.Hour) }

@@ -46,9 +46,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	now := func() time.Time { return at(90, 12, 0) }
 	s := storetest.NewMemStore(now)
-	log := events.NewLog(s, shanghai)
+	log := events.NewLog(s, shanghai, nil)
 	log.Now = now
-	r := churn.New(s, shanghai, nil)
+	r := churn.New(s, shanghai, nil, nil)
 	r.Log, r.Now = log, now
 	r.Logger = slog.New(slog.DiscardHandler)
 	return &env{t: t, ctx: context.Background(), store: s, log: log, rollup: r}

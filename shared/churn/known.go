@@ -105,7 +105,7 @@ func CustomerEnded(ctx context.Context, s store.Store, loc *time.Location, now t
 	if n := from.DaysUntil(today); n > maxOverlayDays {
 		return nil, fmt.Errorf("the rollup last folded %s, %d days ago: run the rollup before reconciling", from, n)
 	}
-	log := events.NewLog(s, loc)
+	log := events.NewLog(s, loc, nil)
 	for d := from.AddDays(1); !d.After(today); d = d.AddDays(1) {
 		err := log.Day(ctx, d, func(rec events.Record) error {
 			if customer, f, ok := factOf(rec); ok {

@@ -28,9 +28,9 @@ func scenarioNow() time.Time { return at(90, 12, 0) }
 // over returns a log and a rollup over s with the scenario clock.
 func over(s store.Store) (*events.Log, *churn.Rollup) {
 	now := scenarioNow
-	log := events.NewLog(s, shanghai)
+	log := events.NewLog(s, shanghai, nil)
 	log.Now = now
-	r := churn.New(s, shanghai, slog.New(slog.DiscardHandler))
+	r := churn.New(s, shanghai, slog.New(slog.DiscardHandler), nil)
 	r.Log, r.Now = log, now
 	return log, r
 }

@@ -29,11 +29,14 @@ type Rollup struct {
 }
 
 // New returns a rollup over s, with days in loc.
-func New(s store.Store, loc *time.Location, logger *slog.Logger) *Rollup {
+func New(s store.Store, loc *time.Location, logger *slog.Logger, now func() time.Time) *Rollup {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Rollup{Store: s, Log: events.NewLog(s, loc), Loc: loc, Now: time.Now, Logger: logger}
+	if now == nil {
+		now = time.Now
+	}
+	return &Rollup{Store: s, Log: events.NewLog(s, loc, now), Loc: loc, Now: now, Logger: logger}
 }
 
 // DayResult is what one day's rollup stored.

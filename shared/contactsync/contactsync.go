@@ -93,11 +93,14 @@ type Syncer struct {
 }
 
 // New returns a Syncer over s and client, with days in loc.
-func New(s store.Store, client *wecom.Client, corpID string, loc *time.Location, logger *slog.Logger) *Syncer {
+func New(s store.Store, client *wecom.Client, corpID string, loc *time.Location, logger *slog.Logger, now func() time.Time) *Syncer {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Syncer{Store: s, WeCom: client, Log: events.NewLog(s, loc), Loc: loc, Now: time.Now, Logger: logger,
+	if now == nil {
+		now = time.Now
+	}
+	return &Syncer{Store: s, WeCom: client, Log: events.NewLog(s, loc, now), Loc: loc, Now: now, Logger: logger,
 		CorpID: corpID, BehaviorDays: DefaultBehaviorDays, Settle: DefaultSettle}
 }
 

@@ -57,12 +57,12 @@ func newEnv(t *testing.T, cfg wecomsim.SeedConfig) *env {
 	clk := testclock.New(at(0, 10, 0))
 	quiet := slog.New(slog.DiscardHandler)
 	s := storetest.NewMemStore(clk.Now)
-	log := events.NewLog(s, shanghai)
+	log := events.NewLog(s, shanghai, nil)
 	log.Now = clk.Now
 
 	sim := wecomsim.New(wecomsim.Options{Seed: 7, Now: clk.Now, Logger: quiet})
 	t.Cleanup(sim.Close)
-	cb := callback.New(sim.Crypter(), log, 0, quiet)
+	cb := callback.New(sim.Crypter(), log, 0, quiet, nil)
 	cb.Now = clk.Now
 	srv := httptest.NewServer(cb)
 	t.Cleanup(srv.Close)
@@ -72,9 +72,9 @@ func newEnv(t *testing.T, cfg wecomsim.SeedConfig) *env {
 
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
 		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
-	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet)
+	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
 	y.Now, y.Log = clk.Now, log
-	r := churn.New(s, shanghai, quiet)
+	r := churn.New(s, shanghai, quiet, nil)
 	r.Now, r.Log = clk.Now, log
 	return &env{t: t, ctx: context.Background(), clock: clk, sim: sim, store: s, log: log, sync: y, rollup: r}
 }

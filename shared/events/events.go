@@ -79,9 +79,13 @@ type Log struct {
 	Now   func() time.Time
 }
 
-// NewLog returns a log over s, bucketing days in loc.
-func NewLog(s store.Store, loc *time.Location) *Log {
-	return &Log{Store: s, Loc: loc, Now: time.Now}
+// NewLog returns a log over s, bucketing days in loc, stamping receipt
+// times by now (time.Now when nil).
+func NewLog(s store.Store, loc *time.Location, now func() time.Time) *Log {
+	if now == nil {
+		now = time.Now
+	}
+	return &Log{Store: s, Loc: loc, Now: now}
 }
 
 // Append stores e exactly once. It reports whether the event was new; a

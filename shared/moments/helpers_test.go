@@ -74,7 +74,7 @@ func newFixture(t testing.TB) *fixture {
 	f.store = st
 	f.wc = wecom.NewClient(wecom.ClientConfig{BaseURL: f.sim.URL, CorpID: f.sim.CorpID(), Secret: f.sim.Secret(), Store: st,
 		Now: f.clock.Now, Logger: slog.New(slog.DiscardHandler), MaxRetries: -1})
-	f.svc = moments.New(st, f.wc, f.posts, loc, "https://siyu.example.com", slog.New(slog.DiscardHandler))
+	f.svc = moments.New(st, f.wc, f.posts, loc, "https://siyu.example.com", slog.New(slog.DiscardHandler), nil)
 	f.svc.Now = f.clock.Now
 	return f
 }

@@ -81,7 +81,10 @@ type Service struct {
 }
 
 // New returns a Service with the defaults.
-func New(st store.Store, wc WeCom, p Posts, loc *time.Location, publicURL string, logger *slog.Logger) *Service {
+func New(st store.Store, wc WeCom, p Posts, loc *time.Location, publicURL string, logger *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
 	if loc == nil {
 		loc, _ = calendar.Zone("")
 	}
@@ -91,7 +94,7 @@ func New(st store.Store, wc WeCom, p Posts, loc *time.Location, publicURL string
 	if c, ok := wc.(*wecom.Client); ok && c == nil {
 		wc = nil
 	}
-	return &Service{Store: st, WeCom: wc, Posts: p, Loc: loc, Now: time.Now, Logger: logger, PublicURL: publicURL,
+	return &Service{Store: st, WeCom: wc, Posts: p, Loc: loc, Now: now, Logger: logger, PublicURL: publicURL,
 		Window: DefaultWindow, MaxRun: DefaultMaxRun}
 }
 

@@ -16,7 +16,7 @@ func TestSyncFollowsPostsTheScheduleSent(t *testing.T) {
 	f.customers(t, "alice", 60)
 	f.customers(t, "bob", 40)
 	f.sim.SetEngagement(sure)
-	ps := posts.New(f.store, f.wc, f.loc, slog.New(slog.DiscardHandler))
+	ps := posts.New(f.store, f.wc, f.loc, slog.New(slog.DiscardHandler), nil)
 	ps.Now = f.clock.Now
 	f.svc.Posts = ps
 	p, err := ps.Create(ctx, posts.Draft{Kind: posts.Moment, SendAt: f.clock.Now().Add(time.Minute).Format(time.RFC3339), Text: "早安 新品",

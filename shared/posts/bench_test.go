@@ -81,7 +81,7 @@ func newTickBench(tb testing.TB, open func(now func() time.Time) store.Store, n 
 	ctx := context.Background()
 	b := &tickBench{wc: &instantWeCom{}, now: benchStart}
 	b.st = &countingStore{Store: open(func() time.Time { return b.now })}
-	b.svc = New(b.st, b.wc, time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b.svc = New(b.st, b.wc, time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	b.svc.Now = func() time.Time { return b.now }
 	// History: n posts from 30 days ahead, one every 7 minutes.
 	for i := range n {

@@ -109,7 +109,7 @@ func newEnv(t *testing.T, open opener) *env {
 
 // service is another poster instance (its own holder) on the same store.
 func (e *env) service(wc posts.WeCom) *posts.Service {
-	s := posts.New(e.store, wc, shanghai, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := posts.New(e.store, wc, shanghai, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	s.Now = e.clock.Now
 	return s
 }

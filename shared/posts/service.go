@@ -97,7 +97,10 @@ type Service struct {
 }
 
 // New returns a Service with the defaults.
-func New(st store.Store, wc WeCom, loc *time.Location, logger *slog.Logger) *Service {
+func New(st store.Store, wc WeCom, loc *time.Location, logger *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
 	if loc == nil {
 		loc, _ = calendar.Zone("")
 	}
@@ -108,7 +111,7 @@ func New(st store.Store, wc WeCom, loc *time.Location, logger *slog.Logger) *Ser
 		wc = nil // a nil *Client (no secret configured) means no WeCom
 	}
 	return &Service{
-		Store: st, WeCom: wc, Loc: loc, Now: time.Now, Logger: logger,
+		Store: st, WeCom: wc, Loc: loc, Now: now, Logger: logger,
 		HTTP:             &http.Client{Timeout: 30 * time.Second},
 		MomentsPerDay:    DefaultMomentsPerDay,
 		MomentsPerMinute: wecom.MomentTasksPerMinute,

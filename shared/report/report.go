@@ -85,11 +85,17 @@ type Reporter struct {
 }
 
 // New returns a Reporter pushing through client to webhook.
-func New(s store.Store, client *wecom.Client, webhook string, loc *time.Location, logger *slog.Logger) *Reporter {
+func New(s store.Store, client *wecom.Client, webhook, lang string, loc *time.Location, logger *slog.Logger, now func() time.Time) *Reporter {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Reporter{Store: s, WeCom: client, Webhook: webhook, Lang: LangZH, Loc: loc, Now: time.Now, Logger: logger}
+	if now == nil {
+		now = time.Now
+	}
+	if lang == "" {
+		lang = LangZH
+	}
+	return &Reporter{Store: s, WeCom: client, Webhook: webhook, Lang: lang, Loc: loc, Now: now, Logger: logger}
 }
 
 // Job is the "report" job.

@@ -58,11 +58,11 @@ func newBrand(t *testing.T) *brand {
 	clk := testclock.New(at(0, 10, 0))
 	quiet := slog.New(slog.DiscardHandler)
 	s := storetest.NewMemStore(clk.Now)
-	log := events.NewLog(s, shanghai)
+	log := events.NewLog(s, shanghai, nil)
 	log.Now = clk.Now
 	sim := wecomsim.New(wecomsim.Options{Seed: 11, Now: clk.Now, Logger: quiet, RobotKeys: []string{robotKey}})
 	t.Cleanup(sim.Close)
-	cb := callback.New(sim.Crypter(), log, 0, quiet)
+	cb := callback.New(sim.Crypter(), log, 0, quiet, nil)
 	cb.Now = clk.Now
 	srv := httptest.NewServer(cb)
 	t.Cleanup(srv.Close)
@@ -71,11 +71,11 @@ func newBrand(t *testing.T) *brand {
 
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
 		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
-	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet)
+	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
 	y.Now, y.Log = clk.Now, log
-	r := churn.New(s, shanghai, quiet)
+	r := churn.New(s, shanghai, quiet, nil)
 	r.Now, r.Log = clk.Now, log
-	rep := report.New(s, client, sim.URL+wecomsim.PathWebhookSend+"?key="+robotKey, shanghai, quiet)
+	rep := report.New(s, client, sim.URL+wecomsim.PathWebhookSend+"?key="+robotKey, "", shanghai, quiet, nil)
 	rep.Now = clk.Now
 	b := &brand{t: t, ctx: ctx, clock: clk, sim: sim, store: s, sync: y, rollup: r, report: rep}
 

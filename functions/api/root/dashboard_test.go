@@ -61,7 +61,7 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	add := func(cust, state string, min int) {
 		ev := wecom.Event{ToUserName: "ww1", CreateTime: at.Add(time.Duration(min) * time.Minute).Unix(), MsgType: "event",
 			Event: wecom.EventExternalContact, ChangeType: wecom.ChangeAddExternalContact, UserID: "zhangsan", ExternalUserID: cust, State: state, Known: true}
-		if _, _, err := events.NewLog(st, cfg.Loc).Append(ctx, ev, "callback"); err != nil {
+		if _, _, err := events.NewLog(st, cfg.Loc, nil).Append(ctx, ev, "callback"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestDashboardInChromiumShowsTheRolledUpChurn(t *testing.T) {
 	add("wmC", "store_qr_sh", 2)
 	del := wecom.Event{ToUserName: "ww1", CreateTime: at.Add(time.Hour).Unix(), MsgType: "event", Event: wecom.EventExternalContact,
 		ChangeType: wecom.ChangeDelFollowUser, UserID: "zhangsan", ExternalUserID: "wmB", Known: true}
-	if _, _, err := events.NewLog(st, cfg.Loc).Append(ctx, del, "callback"); err != nil {
+	if _, _, err := events.NewLog(st, cfg.Loc, nil).Append(ctx, del, "callback"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Jobs.Run(ctx, jobs.Request{Job: "rollup"}); err != nil {

@@ -44,9 +44,7 @@ func Build(d start.Deps) *API {
 	reg := rolluproot.Jobs(d, wc, ms)
 	reg.Merge(posterroot.Jobs(d, ps))
 
-	s := api.New(cfg.AdminToken, cfg.Loc, d.Logger)
-	s.Now = d.Now
-	s.PublicURL = cfg.PublicURL
+	s := api.New(cfg.AdminToken, cfg.PublicURL, cfg.Loc, d.Logger, d.Now)
 	if cfg.PublicURL == "" {
 		d.Logger.Info("SIYU_PUBLIC_URL is not set: tracked links take their base from each API request's scheme and host")
 	}

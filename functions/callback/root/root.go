@@ -28,11 +28,7 @@ func Handler(d start.Deps) (*callback.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("callback crypter: %w", err)
 	}
-	log := events.NewLog(d.Store, cfg.Loc)
-	log.Now = d.Now
-	h := callback.New(crypter, log, cfg.CallbackMaxSkew, d.Logger)
-	h.Now = d.Now
-	return h, nil
+	return callback.New(crypter, events.NewLog(d.Store, cfg.Loc, d.Now), cfg.CallbackMaxSkew, d.Logger, d.Now), nil
 }
 
 // New is the function: the callback on Path, a JSON 404 elsewhere.

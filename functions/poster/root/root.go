@@ -15,13 +15,7 @@ import (
 // Posts is the posts service over d and the WeCom client c. Scheduling
 // works without WeCom credentials (c nil); sending needs them.
 func Posts(d start.Deps, c *wecom.Client) *posts.Service {
-	var wc posts.WeCom
-	if c != nil {
-		wc = c
-	}
-	svc := posts.New(d.Store, wc, d.Config.Loc, d.Logger)
-	svc.Now = d.Now
-	return svc
+	return posts.New(d.Store, c, d.Config.Loc, d.Logger, d.Now)
 }
 
 // Jobs is the poster's one job over ps: send what is due and follow what

@@ -38,8 +38,7 @@ func TestNightlyWithADateRunsEveryStepOnThatDate(t *testing.T) {
 		})
 	}
 	root.AddNightly(reg, now, loc)
-	s := api.New("tok", loc, slog.New(slog.DiscardHandler))
-	s.Now = now
+	s := api.New("tok", "", loc, slog.New(slog.DiscardHandler), now)
 	api.MountJobs(s, reg)
 	run := func(body string) (*httptest.ResponseRecorder, map[string]jobs.Request) {
 		clear(got)

@@ -28,9 +28,7 @@ var errNoWeCom = errors.New("WECOM_CORP_ID and WECOM_SECRET are not set: this jo
 // Moments is the Moments conversion service over d, reading the posts ps
 // sent.
 func Moments(d start.Deps, wc *wecom.Client, ps *posts.Service) *moments.Service {
-	ms := moments.New(d.Store, wc, ps, d.Config.Loc, d.Config.PublicURL, d.Logger)
-	ms.Now = d.Now
-	return ms
+	return moments.New(d.Store, wc, ps, d.Config.Loc, d.Config.PublicURL, d.Logger, d.Now)
 }
 
 // Jobs are the nightly steps and the chain that runs them, over the WeCom
@@ -39,14 +37,10 @@ func Jobs(d start.Deps, wc *wecom.Client, ms *moments.Service) *jobs.Registry {
 	cfg := d.Config
 	reg := jobs.NewRegistry(d.Logger)
 
-	rollup := churn.New(d.Store, cfg.Loc, d.Logger)
-	rollup.Now = d.Now
-	reg.Add("rollup", rollup.Job())
+	reg.Add("rollup", churn.New(d.Store, cfg.Loc, d.Logger, d.Now).Job())
 
 	if wc != nil {
-		sync := contactsync.New(d.Store, wc, cfg.CorpID, cfg.Loc, d.Logger)
-		sync.Now = d.Now
-		reg.Add("sync", sync.Job())
+		reg.Add("sync", contactsync.New(d.Store, wc, cfg.CorpID, cfg.Loc, d.Logger, d.Now).Job())
 	} else {
 		reg.Add("sync", func(context.Context, jobs.Request) (jobs.Result, error) { return nil, errNoWeCom })
 	}
@@ -58,12 +52,7 @@ func Jobs(d start.Deps, wc *wecom.Client, ms *moments.Service) *jobs.Registry {
 	if robot == nil {
 		robot = wecom.NewClient(wecom.ClientConfig{BaseURL: cfg.APIBase})
 	}
-	rep := report.New(d.Store, robot, cfg.ReportWebhook, cfg.Loc, d.Logger)
-	rep.Now = d.Now
-	if cfg.ReportLang != "" {
-		rep.Lang = cfg.ReportLang
-	}
-	reg.Add("report", rep.Job())
+	reg.Add("report", report.New(d.Store, robot, cfg.ReportWebhook, cfg.ReportLang, cfg.Loc, d.Logger, d.Now).Job())
 
 	AddNightly(reg, d.Now, cfg.Loc)
 	return reg
