@@ -47,11 +47,10 @@ var functions = []function{
 	{id: "ApiFunction", dir: "api", url: "param"},
 }
 
-// knownJobs are the jobs shared/app registers (shared/jobs' package doc names
-// the timed ones; "nightly" chains sync, rollup, moments and report). A
-// timer's job must also be in its function's allowed list when the main
-// exists (see allowedJobs).
-var knownJobs = []string{"nightly", "rollup", "sync", "poster", "moments", "report"}
+// knownJobs are the jobs the timer functions' roots run ("nightly" chains
+// sync, rollup, moments and report). A timer's job must also be in its
+// function's allowed list (see allowedJobs).
+var knownJobs = append(append([]string{}, posterroot.Timers...), rolluproot.Timers...)
 
 // timer is one schedule, the same on both clouds.
 type timer struct {

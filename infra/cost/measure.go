@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/config"
@@ -35,8 +36,8 @@ type Size struct {
 	Days int
 }
 
-// NightlyJobs is the app's nightly chain, in order (shared/app "nightly").
-var NightlyJobs = []string{"sync", "rollup", "moments", "report"}
+// NightlyJobs is the nightly chain, in order (the rollup root's).
+var NightlyJobs = rolluproot.NightlySteps
 
 // MonthDays is the month every figure is scaled to.
 const MonthDays = 30

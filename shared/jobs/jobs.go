@@ -1,6 +1,8 @@
-// Package jobs names Siyu's timed work (rollup, sync, poster, moments) and
-// the request every trigger hands it: a cloud timer's explicit Input, an SCF
-// timer's message, or POST /api/jobs/{name} for backfills.
+// Package jobs is Siyu's timed work: the request every trigger hands a job
+// (a cloud timer's explicit Input, an SCF timer's message, or
+// POST /api/jobs/{name} for backfills), the Registry of a function's jobs
+// that its timers and the API run alike, and the date-range rules
+// (Range) requests are read by.
 package jobs
 
 import (
