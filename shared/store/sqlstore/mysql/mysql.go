@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore"
 )
@@ -103,7 +104,9 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*sqlstore.Stor
 		if err == nil || !isConnLost(err) || attempt == 2 {
 			break
 		}
-		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+		if err = clock.Sleep(ctx, time.Duration(attempt+1)*500*time.Millisecond); err != nil {
+			break
+		}
 	}
 	if err != nil {
 		db.Close()
