@@ -15,7 +15,7 @@ export SIYU_DYNALITE := $(TOOLS)/node_modules/.bin/dynalite
 export SIYU_RIE      := $(TOOLS)/bin/aws-lambda-rie
 STATICCHECK := $(TOOLS)/bin/staticcheck
 
-.PHONY: all build test test-dates test-short run bench fuzz tools tools-dynalite tools-rie tools-staticcheck tools-debian tools-mariadb tools-chromium \
+.PHONY: all build test test-dates test-short run bench fuzz tools tools-dynalite tools-rie tools-staticcheck tools-benchstat tools-debian tools-mariadb tools-chromium \
         package lint clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
@@ -38,6 +38,11 @@ tools-rie: $(SIYU_RIE)
 $(SIYU_RIE):
 	mkdir -p $(TOOLS)/bin
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+tools-benchstat: $(TOOLS)/bin/benchstat
+$(TOOLS)/bin/benchstat:
+	mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install golang.org/x/perf/cmd/benchstat@latest
 
 tools-staticcheck: $(STATICCHECK)
 $(STATICCHECK):
@@ -98,7 +103,8 @@ run:
 	$(GO) run ./infra/local
 
 ## bench: the benchmarks BENCHMARKS.md reports
-bench:
+bench: tools-benchstat
+	mkdir -p $(BUILD)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/... | tee $(BUILD)/bench.txt
 
 # Deploy and packaging targets live beside the descriptors they drive.
