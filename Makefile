@@ -75,7 +75,20 @@ $(foreach f,$(FUNCTIONS),$(eval $(call lambda_build,$(f))))
 test: tools lint
 	$(GO) test -count=1 -timeout 12m ./...
 	$(MAKE) --no-print-directory test-dates
-	$(GO) test -run='^$$' -fuzz=FuzzOpen -fuzztime=15s ./shared/wecom
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
+
+# Every fuzz target, as package:Target. make test runs each briefly; make fuzz as long as FUZZTIME says.
+FUZZ_TARGETS := shared/wecom:FuzzOpen shared/wecom:FuzzDecrypt shared/wecom:FuzzParseEvent \
+	shared/churn:FuzzDecodeFact shared/callback:FuzzCallbackEvent shared/api:FuzzCreatePost shared/api:FuzzStatsQuery
+FUZZTIME      ?= 2m
+FUZZTIME_TEST ?= 4s
+
+## fuzz: every fuzz target for FUZZTIME each (default 2m; make test runs them for 4s)
+fuzz:
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./$${t%%:*} 2>&1 | grep -E '^(ok|FAIL|---|fuzz: elapsed: .*, execs)' | tail -2; \
+	done
 
 ## lint: go vet and staticcheck for every build of the functions (host, Lambda, SCF)
 lint: tools-staticcheck

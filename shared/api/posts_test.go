@@ -15,6 +15,7 @@ import (
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -23,7 +24,13 @@ import (
 
 // postsServer serves the posts routes at 2026-11-25 07:00 Shanghai over an
 // in-memory store and the WeCom simulator.
-func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration)) {
+func postsServer(t testing.TB) (*api.Server, *wecomsim.Sim, func(time.Duration)) {
+	s, sim, advance, _ := postsServerOver(t, func(st store.Store) store.Store { return st })
+	return s, sim, advance
+}
+
+// postsServerOver is postsServer over wrap of its store, which it returns.
+func postsServerOver(t testing.TB, wrap func(store.Store) store.Store) (*api.Server, *wecomsim.Sim, func(time.Duration), store.Store) {
 	t.Helper()
 	loc, err := calendar.Zone("Asia/Shanghai")
 	if err != nil {
@@ -34,7 +41,7 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	sim := wecomsim.New(wecomsim.Options{Now: clock})
 	t.Cleanup(sim.Close)
 	sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice"})
-	st := storetest.NewMemStore(clock)
+	st := wrap(storetest.NewMemStore(clock))
 	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), Store: st, Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	svc := posts.New(st, client, loc, slog.New(slog.DiscardHandler), nil)
 	svc.Now = clock
@@ -48,7 +55,7 @@ func postsServer(t *testing.T) (*api.Server, *wecomsim.Sim, func(time.Duration))
 	reg := jobs.NewRegistry(slog.New(slog.DiscardHandler))
 	reg.Add("poster", svc.Job)
 	api.MountJobs(s, reg)
-	return s, sim, func(d time.Duration) { now = now.Add(d) }
+	return s, sim, func(d time.Duration) { now = now.Add(d) }, st
 }
 
 func call(s http.Handler, method, path, body string) *httptest.ResponseRecorder {

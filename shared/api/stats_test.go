@@ -27,13 +27,13 @@ const token = "test-admin-token"
 
 // statsServer has two rolled days: 2025-03-01 (two customers added, one by
 // alice through "poster") and 2025-03-02 (one lost, group g1 lost a member).
-func statsServer(t *testing.T) *api.Server {
+func statsServer(t testing.TB) *api.Server {
 	t.Helper()
 	return statsServerWith(t)
 }
 
 // statsServerWith is statsServer with more events on 2025-03-01.
-func statsServerWith(t *testing.T, more ...wecom.Event) *api.Server {
+func statsServerWith(t testing.TB, more ...wecom.Event) *api.Server {
 	t.Helper()
 	loc, err := calendar.Zone("Asia/Shanghai")
 	if err != nil {

@@ -1,0 +1,91 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/testclock"
+)
+
+// writes counts every write that reaches the store.
+type writes struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (w *writes) Put(ctx context.Context, it store.Item, c store.Cond) (store.Item, error) {
+	w.n.Add(1)
+	return w.Store.Put(ctx, it, c)
+}
+
+func (w *writes) Incr(ctx context.Context, pk, sk string, d int64, exp time.Time) (int64, error) {
+	w.n.Add(1)
+	return w.Store.Incr(ctx, pk, sk, d, exp)
+}
+
+func (w *writes) Delete(ctx context.Context, pk, sk string, c store.Cond) error {
+	w.n.Add(1)
+	return w.Store.Delete(ctx, pk, sk, c)
+}
+
+// FuzzCreatePost sends arbitrary bodies to POST /api/posts. Whatever comes
+// in, the answer is 201 or a 4xx (never a 5xx, never a panic), and a
+// refused request leaves no trace: not one store write.
+func FuzzCreatePost(f *testing.F) {
+	for _, seed := range []string{
+		morningMoment,
+		testclock.Shift(`{"kind":"group_message","send_at":"2026-11-25T09:00:00+08:00","text":"hi","sender":"alice"}`),
+		testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"x","attachments":[{"type":"link","url":"https://u:p@shop.example/a b","title":"t"}]}`),
+		testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"x","attachments":[{"type":"image","url":"file:///etc/passwd"}]}`),
+		testclock.Shift(`{"kind":"moment","send_at":"2026-11-23T08:00:00+08:00","text":"late"}`),
+		`{"kind":"moment","send_at":"not a time","text":"x"}`,
+		`{"kind":"moment"}`, `{}`, `[]`, `null`, ``, `{"kind":"moment","text":"x","unknown":1}`,
+		testclock.Shift(`{"kind":"moment","send_at":"2026-11-25T08:00:00+08:00","text":"x","if_full":"next_free_slot","visible_range":{"members":["alice"],"customer_tags":["t1"]}}`),
+	} {
+		f.Add(seed)
+	}
+	w := &writes{}
+	s, _, _, _ := postsServerOver(f, func(st store.Store) store.Store { w.Store = st; return w })
+	f.Fuzz(func(t *testing.T, body string) {
+		before := w.n.Load()
+		rec := call(s, http.MethodPost, "/api/posts", body)
+		switch {
+		case rec.Code == http.StatusCreated:
+		case rec.Code >= 400 && rec.Code < 500:
+			if n := w.n.Load() - before; n != 0 {
+				t.Fatalf("refused with %d %s, yet %d store writes were made", rec.Code, rec.Body, n)
+			}
+		default:
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+	})
+}
+
+// FuzzStatsQuery sends arbitrary from, to and by to the stats routes: the
+// answer is 200 or 400, never a 5xx or a panic.
+func FuzzStatsQuery(f *testing.F) {
+	for _, seed := range [][3]string{
+		{testclock.Shift("2025-03-01"), testclock.Shift("2025-03-02"), ""},
+		{testclock.Shift("2025-03-01"), testclock.Shift("2025-03-02"), "member"},
+		{testclock.Shift("2025-03-01"), testclock.Shift("2025-03-02"), "channel"},
+		{testclock.Shift("2025-03-02"), testclock.Shift("2025-03-01"), ""},
+		{"2025-3-1", "", "x"}, {"", "", ""}, {"9999-12-31", "9999-12-31", ""}, {"0000-01-01", "2025-03-01", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	s := statsServer(f)
+	f.Fuzz(func(t *testing.T, from, to, by string) {
+		q := url.Values{"from": {from}, "to": {to}, "by": {by}}.Encode()
+		for _, path := range []string{"/api/stats/daily", "/api/stats/cohorts", "/api/stats/groups", "/api/stats/moments"} {
+			rec := call(s, http.MethodGet, path+"?"+q, "")
+			if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest && rec.Code != http.StatusNotFound {
+				t.Fatalf("%s?%s = %d: %s", path, q, rec.Code, rec.Body)
+			}
+		}
+	})
+}
