@@ -1,37 +1,14 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/testclock"
 )
-
-// writes counts every write that reaches the store.
-type writes struct {
-	store.Store
-	n atomic.Int64
-}
-
-func (w *writes) Put(ctx context.Context, it store.Item, c store.Cond) (store.Item, error) {
-	w.n.Add(1)
-	return w.Store.Put(ctx, it, c)
-}
-
-func (w *writes) Incr(ctx context.Context, pk, sk string, d int64, exp time.Time) (int64, error) {
-	w.n.Add(1)
-	return w.Store.Incr(ctx, pk, sk, d, exp)
-}
-
-func (w *writes) Delete(ctx context.Context, pk, sk string, c store.Cond) error {
-	w.n.Add(1)
-	return w.Store.Delete(ctx, pk, sk, c)
-}
 
 // FuzzCreatePost sends arbitrary bodies to POST /api/posts. Whatever comes
 // in, the answer is 201 or a 4xx (never a 5xx, never a panic), and a
@@ -49,15 +26,15 @@ func FuzzCreatePost(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	w := &writes{}
+	w := &storetest.Counting{}
 	s, _, _, _ := postsServerOver(f, func(st store.Store) store.Store { w.Store = st; return w })
 	f.Fuzz(func(t *testing.T, body string) {
-		before := w.n.Load()
+		before := w.Writes.Load()
 		rec := call(s, http.MethodPost, "/api/posts", body)
 		switch {
 		case rec.Code == http.StatusCreated:
 		case rec.Code >= 400 && rec.Code < 500:
-			if n := w.n.Load() - before; n != 0 {
+			if n := w.Writes.Load() - before; n != 0 {
 				t.Fatalf("refused with %d %s, yet %d store writes were made", rec.Code, rec.Body, n)
 			}
 		default:

@@ -17,37 +17,6 @@ import (
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
-// countingStore counts the operations a tick makes.
-type countingStore struct {
-	store.Store
-	reads, writes atomic.Int64
-}
-
-func (c *countingStore) Get(ctx context.Context, pk, sk string) (store.Item, error) {
-	c.reads.Add(1)
-	return c.Store.Get(ctx, pk, sk)
-}
-
-func (c *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
-	c.reads.Add(1)
-	return c.Store.Query(ctx, q)
-}
-
-func (c *countingStore) Put(ctx context.Context, it store.Item, cond store.Cond) (store.Item, error) {
-	c.writes.Add(1)
-	return c.Store.Put(ctx, it, cond)
-}
-
-func (c *countingStore) Incr(ctx context.Context, pk, sk string, d int64, exp time.Time) (int64, error) {
-	c.writes.Add(1)
-	return c.Store.Incr(ctx, pk, sk, d, exp)
-}
-
-func (c *countingStore) Delete(ctx context.Context, pk, sk string, cond store.Cond) error {
-	c.writes.Add(1)
-	return c.Store.Delete(ctx, pk, sk, cond)
-}
-
 // instantWeCom accepts every task at once and counts calls.
 type instantWeCom struct {
 	WeCom
@@ -68,7 +37,7 @@ func (w *instantWeCom) GetMomentTaskResult(_ context.Context, job string) (wecom
 // tickBench is a poster over n stored future posts.
 type tickBench struct {
 	svc   *Service
-	st    *countingStore
+	st    *storetest.Counting
 	wc    *instantWeCom
 	now   time.Time
 	added int
@@ -80,7 +49,7 @@ func newTickBench(tb testing.TB, open func(now func() time.Time) store.Store, n 
 	tb.Helper()
 	ctx := context.Background()
 	b := &tickBench{wc: &instantWeCom{}, now: benchStart}
-	b.st = &countingStore{Store: open(func() time.Time { return b.now })}
+	b.st = &storetest.Counting{Store: open(func() time.Time { return b.now })}
 	b.svc = New(b.st, b.wc, time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	b.svc.Now = func() time.Time { return b.now }
 	// History: n posts from 30 days ahead, one every 7 minutes.
@@ -116,7 +85,7 @@ func (b *tickBench) addDue(tb testing.TB) {
 
 // tick runs one tick and returns its reads, writes and WeCom calls.
 func (b *tickBench) tick(tb testing.TB) (reads, writes, calls int64) {
-	r0, w0, c0 := b.st.reads.Load(), b.st.writes.Load(), b.wc.calls.Load()
+	r0, w0, c0 := b.st.Reads.Load(), b.st.Writes.Load(), b.wc.calls.Load()
 	res, err := b.svc.Tick(context.Background())
 	if err != nil {
 		tb.Fatal(err)
@@ -124,7 +93,7 @@ func (b *tickBench) tick(tb testing.TB) (reads, writes, calls int64) {
 	if res.Created != 10 {
 		tb.Fatalf("tick created %d tasks, want 10", res.Created)
 	}
-	return b.st.reads.Load() - r0, b.st.writes.Load() - w0, b.wc.calls.Load() - c0
+	return b.st.Reads.Load() - r0, b.st.Writes.Load() - w0, b.wc.calls.Load() - c0
 }
 
 // BenchmarkTick: 10 posts due per tick among 10^3..10^5 stored ones, on
