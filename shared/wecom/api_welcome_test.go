@@ -2,6 +2,7 @@ package wecom_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,9 @@ func TestSendWelcomeMsg(t *testing.T) {
 		want  int
 	}{
 		{"a code used after 20 s is 41050", 21 * time.Second,
-			func(code string) wecom.WelcomeMsg { return wecom.WelcomeMsg{WelcomeCode: code, Text: &wecom.Text{Content: "hi"}} }, wecom.CodeInvalidWelcomeCode},
+			func(code string) wecom.WelcomeMsg {
+				return wecom.WelcomeMsg{WelcomeCode: code, Text: &wecom.Text{Content: "hi"}}
+			}, wecom.CodeInvalidWelcomeCode},
 		{"an unknown code is 41050", 0,
 			func(string) wecom.WelcomeMsg {
 				return wecom.WelcomeMsg{WelcomeCode: "WELCOMEUNKNOWN", Text: &wecom.Text{Content: "hi"}}
@@ -124,4 +127,58 @@ func TestSendWelcomeMsg(t *testing.T) {
 			t.Errorf("%d welcomes after %d waits, want 1 after 1", n, len(f.sleeps))
 		}
 	})
+}
+
+// The first-touch paths share the client's error handling: busy and rate
+// limits back off and retry, a revoked token is refreshed once.
+func TestFirstTouchPathsRecoverFromInjectedErrors(t *testing.T) {
+	ctx := context.Background()
+	calls := []struct {
+		path string
+		call func(f *fixture, c *wecom.Client) error
+	}{
+		{wecomsim.PathAddContactWay, func(_ *fixture, c *wecom.Client) error {
+			_, err := c.AddContactWay(ctx, wecom.ContactWay{Type: 1, Scene: 2, User: []string{"lisi"}})
+			return err
+		}},
+		{wecomsim.PathCreateLink, func(_ *fixture, c *wecom.Client) error {
+			_, err := c.CreateAcquisitionLink(ctx, wecom.AcquisitionLinkSpec{LinkName: "l", Range: wecom.AcquisitionRange{UserList: []string{"lisi"}}})
+			return err
+		}},
+		{wecomsim.PathGetCorpTagList, func(_ *fixture, c *wecom.Client) error { _, err := c.GetCorpTagList(ctx, nil, nil); return err }},
+		{wecomsim.PathMarkTag, func(f *fixture, c *wecom.Client) error {
+			f.sim.AddTags("etVIP")
+			if _, err := f.sim.AddCustomer(ctx, "lisi", "wmX", "", f.clock.Now()); err != nil {
+				return err
+			}
+			return c.MarkTag(ctx, wecom.MarkTagRequest{UserID: "lisi", ExternalUserID: "wmX", AddTag: []string{"etVIP"}})
+		}},
+		{wecomsim.PathMessageSend, func(f *fixture, c *wecom.Client) error {
+			_, err := c.SendAppMessage(ctx, wecom.AppMessage{AgentID: f.sim.AgentID(), ToUser: []string{"lisi"}, MsgType: "text", Text: &wecom.Text{Content: "x"}})
+			return err
+		}},
+	}
+	codes := []struct {
+		code, sleeps, tokens int
+	}{
+		{wecom.CodeBusy, 1, 1}, {wecom.CodeRateLimited, 1, 1}, {wecom.CodeInvalidToken, 0, 2}, {wecom.CodeTokenExpired, 0, 2},
+	}
+	for _, cl := range calls {
+		for _, cd := range codes {
+			t.Run(fmt.Sprintf("%s recovers from one %d", cl.path, cd.code), func(t *testing.T) {
+				f := newFixture(t, wecomsim.Options{})
+				withStaff(f)
+				f.sim.Inject(cl.path, cd.code, 1)
+				if err := cl.call(f, f.client()); err != nil {
+					t.Fatal(err)
+				}
+				if n := f.sim.Calls(cl.path); n != 2 {
+					t.Errorf("%d calls, want 2", n)
+				}
+				if len(f.sleeps) != cd.sleeps || f.sim.Calls(wecomsim.PathGetToken) != cd.tokens {
+					t.Errorf("%d waits and %d tokens, want %d and %d", len(f.sleeps), f.sim.Calls(wecomsim.PathGetToken), cd.sleeps, cd.tokens)
+				}
+			})
+		}
+	}
 }
