@@ -33,12 +33,24 @@ type MsgLink struct {
 	URL    string `json:"url"`
 }
 
-// MsgAttachment is one attachment of add_msg_template.
+// MsgMiniProgram is a mini-program card; PicMediaID is its cover image.
+type MsgMiniProgram struct {
+	Title      string `json:"title"`
+	PicMediaID string `json:"pic_media_id"`
+	AppID      string `json:"appid"`
+	Page       string `json:"page"`
+}
+
+// MsgAttachment is one attachment of add_msg_template and
+// send_welcome_msg: MsgType is "image", "link", "miniprogram", "video" or
+// "file" and the matching field is set.
 type MsgAttachment struct {
-	MsgType string    `json:"msgtype"`
-	Image   *MsgImage `json:"image,omitempty"`
-	Link    *MsgLink  `json:"link,omitempty"`
-	Video   *MediaRef `json:"video,omitempty"`
+	MsgType     string          `json:"msgtype"`
+	Image       *MsgImage       `json:"image,omitempty"`
+	Link        *MsgLink        `json:"link,omitempty"`
+	MiniProgram *MsgMiniProgram `json:"miniprogram,omitempty"`
+	Video       *MediaRef       `json:"video,omitempty"`
+	File        *MediaRef       `json:"file,omitempty"`
 }
 
 // TagGroup is one AND-group of tag_filter.

@@ -248,10 +248,7 @@ func (s *Sim) apiGet(r *http.Request, _ []byte) (map[string]any, *apiError) {
 	for i, rel := range page {
 		fus[i] = wecom.FollowUser{
 			UserID: rel.UserID, Remark: rel.Remark, CreateTime: rel.CreateTime.Unix(),
-			OperUserID: rel.ExternalUserID, AddWay: rel.AddWay, State: rel.State,
-		}
-		for _, t := range rel.TagIDs {
-			fus[i].Tags = append(fus[i].Tags, wecom.FollowTag{TagID: t, TagName: t, Type: 1})
+			OperUserID: rel.ExternalUserID, AddWay: rel.AddWay, State: rel.State, Tags: s.followTags(rel),
 		}
 	}
 	return map[string]any{"external_contact": s.contact(id), "follow_user": fus, "next_cursor": next}, nil

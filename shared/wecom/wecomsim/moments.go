@@ -66,7 +66,6 @@ type posting struct {
 	moments  []*SimMoment
 	msgs     []*SimGroupMsg
 	media    map[string]mediaEntry
-	tags     map[string]bool
 	drops    map[string]int
 }
 
@@ -77,7 +76,7 @@ func (s *Sim) posting() *posting {
 	if p, ok := postings.Load(s); ok {
 		return p.(*posting)
 	}
-	p := &posting{jobs: map[string]*momentJob{}, media: map[string]mediaEntry{}, tags: map[string]bool{}, drops: map[string]int{}}
+	p := &posting{jobs: map[string]*momentJob{}, media: map[string]mediaEntry{}, drops: map[string]int{}}
 	postings.Store(s, p)
 	return p
 }
@@ -93,15 +92,6 @@ func (s *Sim) SetMomentJobDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posting().jobDelay = d
-}
-
-// AddTags declares enterprise tags; tags on relationships exist too.
-func (s *Sim) AddTags(ids ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		s.posting().tags[id] = true
-	}
 }
 
 // DropAnswers makes the next n calls to path do their work and then reset
@@ -138,18 +128,6 @@ func (s *Sim) Moments() []SimMoment {
 		out = append(out, *m)
 	}
 	return out
-}
-
-func (s *Sim) tagKnown(id string) bool {
-	if s.posting().tags[id] {
-		return true
-	}
-	for _, r := range s.st.rels {
-		if slices.Contains(r.TagIDs, id) {
-			return true
-		}
-	}
-	return false
 }
 
 func checkText(content string, maxBytes int) *apiError {

@@ -9,8 +9,10 @@
 //	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret()})
 //
 // Tests and the local demo drive it through its methods: AddCustomer,
-// CustomerDeletesMember, JoinGroup…, Inject for errors, Seed and Simulate
-// for a brand's worth of plausible traffic.
+// ArriveThroughContactWay, ArriveThroughLink, CustomerDeletesMember,
+// JoinGroup…, Inject for errors, Seed and Simulate for a brand's worth of
+// plausible traffic; Welcomes, AppMessages and TagsOf tell what the brand
+// did through the API.
 package wecomsim
 
 import (
@@ -33,6 +35,8 @@ const (
 	DefaultSecret         = "sim-customer-contact-secret-0001"
 	DefaultToken          = "simtoken"
 	DefaultEncodingAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	// DefaultAgentID is the self-built app message/send accepts.
+	DefaultAgentID = 1000002
 )
 
 // TokenTTL is how long an access token lives (gettoken's expires_in).
@@ -47,6 +51,9 @@ type Options struct {
 	// Token and EncodingAESKey).
 	Token          string
 	EncodingAESKey string
+	// AgentID is the app the secret belongs to: message/send accepts only
+	// it (301002 for another). 0 means DefaultAgentID.
+	AgentID int
 	// Seed makes generated ids, names and traffic repeatable.
 	Seed int64
 	// Now is the simulator's clock (token expiry, rate windows, envelope
@@ -162,6 +169,9 @@ func NewUnstarted(opts Options) *Sim {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.AgentID == 0 {
+		opts.AgentID = DefaultAgentID
+	}
 	if opts.CallbackTimeout <= 0 {
 		opts.CallbackTimeout = 5 * time.Second
 	}
@@ -224,6 +234,9 @@ func (s *Sim) CorpID() string { return s.opts.CorpID }
 
 // Secret is the customer-contact secret gettoken accepts.
 func (s *Sim) Secret() string { return s.opts.Secret }
+
+// AgentID is the app message/send accepts.
+func (s *Sim) AgentID() int { return s.opts.AgentID }
 
 // Token is the callback token.
 func (s *Sim) Token() string { return s.opts.Token }

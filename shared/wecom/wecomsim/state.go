@@ -185,6 +185,9 @@ func (s *Sim) putRelationship(r Relationship) error {
 		return fmt.Errorf("%w member %q", ErrUnknown, r.UserID)
 	}
 	s.ensureCustomer(r.ExternalUserID)
+	// Every tag on a relationship is in the tag library.
+	r.TagIDs = slices.Clone(r.TagIDs)
+	s.declareTags(r.TagIDs)
 	s.st.rels[relKey{r.UserID, r.ExternalUserID}] = &r
 	s.st.history = append(s.st.history, histEntry{r.UserID, histAdd, r.CreateTime})
 	return nil
@@ -293,6 +296,12 @@ func (s *Sim) AddCustomer(ctx context.Context, member, customer, state string, a
 }
 
 func (s *Sim) addCustomer(member, customer, state string, at time.Time) (wecom.Event, error) {
+	return s.addCustomerVia(member, customer, state, -1, at)
+}
+
+// addCustomerVia is addCustomer with the relationship's add_way; a
+// negative addWay derives it from state as addCustomer does.
+func (s *Sim) addCustomerVia(member, customer, state string, addWay int, at time.Time) (wecom.Event, error) {
 	if _, ok := s.st.members[member]; !ok {
 		return wecom.Event{}, fmt.Errorf("add customer: %w member %q", ErrUnknown, member)
 	}
@@ -300,8 +309,11 @@ func (s *Sim) addCustomer(member, customer, state string, at time.Time) (wecom.E
 		return wecom.Event{}, fmt.Errorf("add customer: %s already follows %s", member, customer)
 	}
 	s.ensureCustomer(customer)
-	addWay := 1 // scanned a QR code
-	if state == "" {
+	switch {
+	case addWay >= 0:
+	case state != "":
+		addWay = 1 // scanned a QR code
+	default:
 		addWay = 2 + s.rng.IntN(2) // searched a phone number / shared card
 	}
 	s.st.rels[relKey{member, customer}] = &Relationship{UserID: member, ExternalUserID: customer, CreateTime: at, State: state, AddWay: addWay}
@@ -309,6 +321,7 @@ func (s *Sim) addCustomer(member, customer, state string, at time.Time) (wecom.E
 	ev := s.contactEvent(wecom.ChangeAddExternalContact, member, customer, at)
 	ev.State = state
 	ev.WelcomeCode = fmt.Sprintf("WELCOME%016X", s.noise.Uint64())
+	s.issueWelcomeCode(ev.WelcomeCode, member, customer, at)
 	return ev, nil
 }
 
