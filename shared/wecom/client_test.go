@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -573,5 +574,40 @@ func TestATokenWithAShortLifeIsNotFetchedOnEveryCall(t *testing.T) {
 	}
 	if fetches != 1 {
 		t.Errorf("a 100 s token was fetched %d times in 50 s, want once", fetches)
+	}
+}
+
+// refreshBetween runs another instance's whole token refresh at the moment
+// this instance first reads the refresh lease: after its own empty read of
+// the cache and before it takes the lease.
+type refreshBetween struct {
+	store.Store
+	other func()
+	once  sync.Once
+}
+
+func (r *refreshBetween) Get(ctx context.Context, pk, sk string) (store.Item, error) {
+	if strings.HasSuffix(sk, "#lease") {
+		r.once.Do(r.other)
+	}
+	return r.Store.Get(ctx, pk, sk)
+}
+
+func TestAnInstanceThatTakesTheLeaseAfterAnotherRefreshedUsesThatToken(t *testing.T) {
+	f := newFixture(t, wecomsim.Options{})
+	f.withCustomers(t, "lina", 1)
+	first := f.client()
+	second := f.client(func(cfg *wecom.ClientConfig) {
+		cfg.Store = &refreshBetween{Store: f.store, other: func() {
+			if _, err := first.ListExternalContacts(context.Background(), "lina"); err != nil {
+				t.Error(err)
+			}
+		}}
+	})
+	if _, err := second.ListExternalContacts(context.Background(), "lina"); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sim.Calls(wecomsim.PathGetToken); n != 1 {
+		t.Errorf("two instances fetched %d tokens, want 1: the second took the free lease and fetched again", n)
 	}
 }
