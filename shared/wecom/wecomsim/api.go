@@ -271,18 +271,18 @@ func (s *Sim) apiBatchGetByUser(_ *http.Request, body []byte) (map[string]any, *
 	case req.Limit == 0:
 		req.Limit = wecom.DefaultBatchLimit
 	}
-	var rels []*Relationship
-	for _, id := range req.UserIDList {
+	lists := make([][]*Relationship, len(req.UserIDList))
+	for i, id := range req.UserIDList {
 		if _, ok := s.st.members[id]; !ok {
 			return nil, fail(wecom.CodeInvalidUserID, "invalid userid %s", id)
 		}
-		rels = append(rels, s.st.relsOf(id)...)
+		lists[i] = s.st.relsOf(id)
 	}
 	off, e := parseCursor(req.Cursor)
 	if e != nil {
 		return nil, e
 	}
-	page, next := pageOf(rels, off, req.Limit)
+	page, next := pageOfLists(lists, off, req.Limit)
 	out := make([]wecom.FollowedContact, len(page))
 	for i, rel := range page {
 		out[i] = wecom.FollowedContact{
@@ -532,6 +532,30 @@ func pageOf[T any](all []T, off, limit int) ([]T, string) {
 		next = base64.RawURLEncoding.EncodeToString([]byte("off:" + strconv.Itoa(end)))
 	}
 	return all[off:end], next
+}
+
+// pageOfLists is pageOf over the lists one after another, without joining
+// them: a page costs its own size plus one step per list, so walking every
+// page of a large brand stays linear.
+func pageOfLists[T any](lists [][]T, off, limit int) ([]T, string) {
+	var page []T
+	pos, total := 0, 0
+	for _, l := range lists {
+		total += len(l)
+		if len(page) == limit || pos+len(l) <= off {
+			pos += len(l)
+			continue
+		}
+		from := max(off-pos, 0)
+		take := min(len(l)-from, limit-len(page))
+		page = append(page, l[from:from+take]...)
+		pos += len(l)
+	}
+	next := ""
+	if end := off + len(page); end < total {
+		next = base64.RawURLEncoding.EncodeToString([]byte("off:" + strconv.Itoa(end)))
+	}
+	return page, next
 }
 
 // listPage answers one cursor page of rows under key, with next_cursor, as

@@ -397,7 +397,7 @@ func (s *Sim) run(cfg SeedConfig, a action) ([]wecom.Event, []action) {
 // pickRel draws a relationship matching ok, in a stable order. Under s.mu.
 func (s *Sim) pickRel(ok func(*Relationship) bool) *Relationship {
 	var rs []*Relationship
-	for _, r := range s.st.rels {
+	for _, r := range s.st.all {
 		if ok(r) {
 			rs = append(rs, r)
 		}
@@ -405,6 +405,5 @@ func (s *Sim) pickRel(ok func(*Relationship) bool) *Relationship {
 	if len(rs) == 0 {
 		return nil
 	}
-	sortRels(rs)
 	return rs[s.rng.IntN(len(rs))]
 }

@@ -80,49 +80,81 @@ type state struct {
 	customers     map[string]*Customer
 	customerOrder []string
 	rels          map[relKey]*Relationship
-	groups        map[string]*Group
-	groupOrder    []string
-	history       []histEntry
-	verSeq        int
+	// byMember and byCustomer index rels in add order, so listing one
+	// member's or customer's relationships does not scan them all (a
+	// brand's whole listing was quadratic).
+	byMember   map[string][]*Relationship
+	byCustomer map[string][]*Relationship
+	all        []*Relationship // every relationship in add order
+	groups     map[string]*Group
+	groupOrder []string
+	history    []histEntry
+	verSeq     int
 }
 
 func newState() *state {
 	return &state{
-		members:   map[string]*Member{},
-		customers: map[string]*Customer{},
-		rels:      map[relKey]*Relationship{},
-		groups:    map[string]*Group{},
+		members:    map[string]*Member{},
+		customers:  map[string]*Customer{},
+		rels:       map[relKey]*Relationship{},
+		byMember:   map[string][]*Relationship{},
+		byCustomer: map[string][]*Relationship{},
+		groups:     map[string]*Group{},
 	}
 }
 
-// relsOf lists a member's relationships (one-way ones included) in add order.
-func (st *state) relsOf(member string) []*Relationship {
-	var out []*Relationship
-	for k, r := range st.rels {
-		if k.member == member {
-			out = append(out, r)
+// relsOf lists a member's relationships (one-way ones included) in add
+// order. The slice is the index itself: callers read it, never change it.
+func (st *state) relsOf(member string) []*Relationship { return st.byMember[member] }
+
+// relsFor lists a customer's relationships in add order, as relsOf.
+func (st *state) relsFor(customer string) []*Relationship { return st.byCustomer[customer] }
+
+// setRel stores r under its pair, replacing what was there, and keeps the
+// indexes in add order.
+func (st *state) setRel(r *Relationship) {
+	k := relKey{r.UserID, r.ExternalUserID}
+	if old, ok := st.rels[k]; ok {
+		st.unindex(old)
+	}
+	st.rels[k] = r
+	st.byMember[r.UserID] = insertRel(st.byMember[r.UserID], r)
+	st.byCustomer[r.ExternalUserID] = insertRel(st.byCustomer[r.ExternalUserID], r)
+	st.all = insertRel(st.all, r)
+}
+
+// deleteRel removes the pair's relationship, if any.
+func (st *state) deleteRel(k relKey) {
+	if r, ok := st.rels[k]; ok {
+		st.unindex(r)
+		delete(st.rels, k)
+	}
+}
+
+func (st *state) unindex(r *Relationship) {
+	st.byMember[r.UserID] = removeRel(st.byMember[r.UserID], r)
+	st.byCustomer[r.ExternalUserID] = removeRel(st.byCustomer[r.ExternalUserID], r)
+	st.all = removeRel(st.all, r)
+}
+
+// relOrder is add order: time, then customer, then member.
+func relOrder(a, b *Relationship) int {
+	return cmp.Or(a.CreateTime.Compare(b.CreateTime), cmp.Compare(a.ExternalUserID, b.ExternalUserID), cmp.Compare(a.UserID, b.UserID))
+}
+
+func insertRel(rs []*Relationship, r *Relationship) []*Relationship {
+	i, _ := slices.BinarySearchFunc(rs, r, relOrder)
+	return slices.Insert(rs, i, r)
+}
+
+func removeRel(rs []*Relationship, r *Relationship) []*Relationship {
+	i, _ := slices.BinarySearchFunc(rs, r, relOrder)
+	for ; i < len(rs) && relOrder(rs[i], r) == 0; i++ {
+		if rs[i] == r {
+			return slices.Delete(rs, i, i+1)
 		}
 	}
-	sortRels(out)
-	return out
-}
-
-// relsFor lists a customer's relationships in add order.
-func (st *state) relsFor(customer string) []*Relationship {
-	var out []*Relationship
-	for k, r := range st.rels {
-		if k.customer == customer {
-			out = append(out, r)
-		}
-	}
-	sortRels(out)
-	return out
-}
-
-func sortRels(rs []*Relationship) {
-	slices.SortFunc(rs, func(a, b *Relationship) int {
-		return cmp.Or(a.CreateTime.Compare(b.CreateTime), cmp.Compare(a.ExternalUserID, b.ExternalUserID), cmp.Compare(a.UserID, b.UserID))
-	})
+	return rs
 }
 
 // nextVersion makes a member_version: 32 hex digits like WeCom's.
@@ -188,7 +220,7 @@ func (s *Sim) putRelationship(r Relationship) error {
 	// Every tag on a relationship is in the tag library.
 	r.TagIDs = slices.Clone(r.TagIDs)
 	s.declareTags(r.TagIDs)
-	s.st.rels[relKey{r.UserID, r.ExternalUserID}] = &r
+	s.st.setRel(&r)
 	s.st.history = append(s.st.history, histEntry{r.UserID, histAdd, r.CreateTime})
 	return nil
 }
@@ -238,13 +270,8 @@ func (s *Sim) Customers() []Customer {
 func (s *Sim) Relationships() []Relationship {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs := make([]*Relationship, 0, len(s.st.rels))
-	for _, r := range s.st.rels {
-		rs = append(rs, r)
-	}
-	sortRels(rs)
-	out := make([]Relationship, len(rs))
-	for i, r := range rs {
+	out := make([]Relationship, len(s.st.all))
+	for i, r := range s.st.all {
 		out[i] = *r
 	}
 	return out
@@ -316,7 +343,7 @@ func (s *Sim) addCustomerVia(member, customer, state string, addWay int, at time
 	default:
 		addWay = 2 + s.rng.IntN(2) // searched a phone number / shared card
 	}
-	s.st.rels[relKey{member, customer}] = &Relationship{UserID: member, ExternalUserID: customer, CreateTime: at, State: state, AddWay: addWay}
+	s.st.setRel(&Relationship{UserID: member, ExternalUserID: customer, CreateTime: at, State: state, AddWay: addWay})
 	s.st.history = append(s.st.history, histEntry{member, histAdd, at})
 	ev := s.contactEvent(wecom.ChangeAddExternalContact, member, customer, at)
 	ev.State = state
@@ -366,7 +393,7 @@ func (s *Sim) memberDeletesCustomer(member, customer string, transfer bool, at t
 	if _, ok := s.st.rels[k]; !ok {
 		return wecom.Event{}, fmt.Errorf("member deletes customer: %w relationship %s/%s", ErrUnknown, member, customer)
 	}
-	delete(s.st.rels, k)
+	s.st.deleteRel(k)
 	ev := s.contactEvent(wecom.ChangeDelExternalContact, member, customer, at)
 	if transfer {
 		ev.Source = wecom.SourceDeleteByTransfer
