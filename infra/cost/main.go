@@ -28,10 +28,10 @@ import (
 
 func main() {
 	var (
-		sizesFlag = flag.String("sizes", "1000,10000", "brand sizes in customers to simulate, comma-separated")
-		extraFlag = flag.String("extrapolate", "100000", "brand sizes to extrapolate linearly from the largest simulated one")
+		sizesFlag = flag.String("sizes", "1000,10000,100000", "brand sizes in customers to simulate, comma-separated")
+		extraFlag = flag.String("extrapolate", "", "brand sizes to extrapolate linearly from the largest simulated one (none by default)")
 		days      = flag.Int("days", 30, "days to simulate per size (scaled to a 30-day month)")
-		bigDays   = flag.Int("big-days", 5, "days to simulate for sizes of 10^5 customers and more (scaled linearly)")
+		bigDays   = flag.Int("big-days", 30, "days to simulate for sizes of 10^5 customers and more (scaled linearly when fewer than days)")
 		out       = flag.String("out", filepath.Join("build", "cost.md"), "markdown file to write")
 		verbose   = flag.Bool("v", false, "log the app's own messages to stderr")
 	)
