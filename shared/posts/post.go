@@ -122,7 +122,11 @@ type Post struct {
 
 	// Attempts counts the poster's tries; LastError is why the last one
 	// did not send (kept after a later success, as history).
-	Attempts        int      `json:"attempts"`
+	Attempts int `json:"attempts"`
+	// LostAttempts counts the tries whose outcome stayed unknown and that
+	// WeCom turned out not to have: MaxAttempts bounds these, not the
+	// deferrals (media not ready, WeCom busy) that Attempts also counts.
+	LostAttempts    int      `json:"lost_attempts,omitempty"`
 	LastError       string   `json:"last_error,omitempty"`
 	Attempt         *Attempt `json:"attempt,omitempty"`
 	CancelRequested bool     `json:"cancel_requested,omitempty"`

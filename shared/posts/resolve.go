@@ -89,11 +89,12 @@ func (s *Service) follow(ctx context.Context, id string, now time.Time, res *Tic
 		}
 		return s.finish(ctx, &p, Sent, 0, "")
 	}
-	if p.Attempts >= s.MaxAttempts {
+	p.LostAttempts++
+	if p.LostAttempts >= s.MaxAttempts {
 		res.Failed++
-		return s.finish(ctx, &p, Failed, 0, fmt.Sprintf("outcome unknown after %d attempts and not found in WeCom", p.Attempts))
+		return s.finish(ctx, &p, Failed, 0, fmt.Sprintf("outcome unknown after %d attempts and not found in WeCom", p.LostAttempts))
 	}
-	log.LogAttrs(ctx, slog.LevelInfo, "lost attempt not found in WeCom; sending again", slog.Int("attempts", p.Attempts))
+	log.LogAttrs(ctx, slog.LevelInfo, "lost attempt not found in WeCom; sending again", slog.Int("lost_attempts", p.LostAttempts))
 	return s.reschedule(ctx, &p, store.Item{}, now)
 }
 

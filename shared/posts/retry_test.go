@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/testclock"
+	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -53,5 +55,43 @@ func TestThePosterJobRefusesADateItCannotHonour(t *testing.T) {
 	}
 	if _, err := e.svc.Job(context.Background(), jobs.Request{}); err != nil {
 		t.Errorf("Job without a date = %v, want a tick", err)
+	}
+}
+
+// loseCall loses the nth add_moment_task call in transport, before WeCom.
+type loseCall struct {
+	posts.WeCom
+	mu    sync.Mutex
+	n, at int
+}
+
+func (l *loseCall) AddMomentTask(ctx context.Context, t wecom.MomentTask) (string, error) {
+	l.mu.Lock()
+	l.n++
+	lose := l.n == l.at
+	l.mu.Unlock()
+	if lose {
+		return "", errors.New("wecom externalcontact/add_moment_task: read: connection reset by peer")
+	}
+	return l.WeCom.AddMomentTask(ctx, t)
+}
+
+func TestDeferralsDoNotUseUpTheTriesWhoseOutcomeIsUnknown(t *testing.T) {
+	e := newEnv(t, openMemory)
+	// WeCom is busy three ticks running, then the fourth call is lost.
+	e.sim.Inject(wecomsim.PathAddMomentTask, wecom.CodeBusy, 3)
+	e.svc = e.service(&loseCall{WeCom: e.client, at: 4})
+	p := e.create(morning("busy, then lost", "alice"))
+	e.clock.Advance(10 * time.Minute)
+	for range 15 {
+		e.tick()
+		e.clock.Advance(time.Minute)
+	}
+	got := e.get(p.ID)
+	if got.Status != posts.Sent || got.LostAttempts != 1 {
+		t.Fatalf("post = %s after %d attempts (%d lost): %s; want sent again after one lost attempt", got.Status, got.Attempts, got.LostAttempts, got.LastError)
+	}
+	if n := len(e.sim.Moments()); n != 1 {
+		t.Errorf("WeCom has %d Moments, want 1", n)
 	}
 }

@@ -87,7 +87,8 @@ type Service struct {
 	// MaxCatchUp is how far back a tick looks when it has no cursor, and
 	// at most how far behind the cursor may fall.
 	MaxCatchUp time.Duration
-	// MaxAttempts bounds tries whose outcome stayed unknown.
+	// MaxAttempts bounds tries whose outcome stayed unknown and that WeCom
+	// turned out not to have (Post.LostAttempts); deferrals do not count.
 	MaxAttempts int
 
 	// Links, when set, swaps each link attachment's url for a tracked one.
