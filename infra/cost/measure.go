@@ -23,6 +23,7 @@ import (
 	"github.com/siyuhq/siyu/shared/start"
 	"github.com/siyuhq/siyu/shared/store/metered"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -192,24 +193,6 @@ const (
 	PostsPerDay          = 2
 )
 
-// clock is the shared clock of the simulator and the app.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // counter counts bytes written (the log volume) and HTTP calls made.
 type counter struct{ n atomic.Int64 }
 
@@ -345,7 +328,7 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	if err != nil {
 		return m, err
 	}
-	clk := &clock{}
+	clk := testclock.New(time.Time{}) // the one clock of the simulator and every function
 	first := calendar.Of(time.Now(), loc).AddDays(-size.Days - 1)
 	since := first.Start(loc)
 	clk.Set(since)

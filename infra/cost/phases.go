@@ -12,6 +12,7 @@ import (
 	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/store/sqlstore"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -72,7 +73,7 @@ func schedulePosts(ctx context.Context, base string, day time.Time, sim *wecomsi
 // clock one second past each minute as the rate(1 minute) timer fires.
 // It returns the day's usage and the idle and active ticks apart: a tick is
 // active when it calls WeCom or reports any post acted on.
-func posterTicks(ctx context.Context, a *stack.Stack, clk *clock, mt *meter, day time.Time) (Usage, Tick, Tick, error) {
+func posterTicks(ctx context.Context, a *stack.Stack, clk *testclock.Clock, mt *meter, day time.Time) (Usage, Tick, Tick, error) {
 	var total Usage
 	var idle, active Tick
 	for i := range 24 * 60 {

@@ -1,6 +1,7 @@
 // Package testclock is the one clock a test drives everything with — the
 // domain, the store's expiry (store.WithClock) and the WeCom simulator — and
-// the place a test's fixed dates come from.
+// the place a test's fixed dates come from. The cost model's simulated month
+// runs on the same Clock.
 //
 // A test that runs its domain on a fixed date while something beneath it
 // reads the wall clock passes until the calendar passes that date. To prove
