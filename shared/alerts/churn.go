@@ -18,10 +18,25 @@ import (
 const pkAdded = "rel#added"
 
 // added is the rel#added item: when the pair's latest add happened and
-// through which state.
+// through which state, and the add before it (a customer who deleted the
+// member and came back), so a deletion handled after the re-add still
+// finds the relationship it ended.
 type added struct {
-	Since int64  `json:"since"`
-	State string `json:"state,omitempty"`
+	Since     int64  `json:"since"`
+	State     string `json:"state,omitempty"`
+	PrevSince int64  `json:"prev_since,omitempty"`
+	PrevState string `json:"prev_state,omitempty"`
+}
+
+// before returns the add of the relationship live just before t.
+func (a added) before(t int64) (since int64, state string, ok bool) {
+	switch {
+	case a.Since <= t:
+		return a.Since, a.State, true
+	case a.PrevSince > 0 && a.PrevSince <= t:
+		return a.PrevSince, a.PrevState, true
+	}
+	return 0, "", false
 }
 
 func addedSK(member, customer string) string { return customer + "#" + member }
@@ -33,7 +48,8 @@ func (s *Service) recordAdd(ctx context.Context, rec events.Record) error {
 	if rec.UserID == "" || rec.ExternalUserID == "" {
 		return nil
 	}
-	data, _ := json.Marshal(added{Since: rec.CreateTime, State: rec.State})
+	a := added{Since: rec.CreateTime, State: rec.State}
+	data, _ := json.Marshal(a)
 	it := store.Item{PK: pkAdded, SK: addedSK(rec.UserID, rec.ExternalUserID), Data: data}
 	_, err := s.st.Put(ctx, it, store.IfAbsent)
 	if !errors.Is(err, store.ErrConditionFailed) {
@@ -48,10 +64,13 @@ func (s *Service) recordAdd(ctx context.Context, rec events.Record) error {
 		if errors.Is(err, store.ErrNotFound) {
 			_, err = s.st.Put(ctx, it, store.IfAbsent)
 		} else if err == nil {
-			var a added
-			if json.Unmarshal(cur.Data, &a) == nil && a.Since >= rec.CreateTime {
-				return nil
+			var prev added
+			if json.Unmarshal(cur.Data, &prev) == nil && prev.Since >= rec.CreateTime {
+				return nil // this add, or a later one, is recorded
 			}
+			next := a
+			next.PrevSince, next.PrevState = prev.Since, prev.State
+			it.Data, _ = json.Marshal(next)
 			_, err = s.st.Put(ctx, it, store.IfVersion(cur.Version))
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {
@@ -108,8 +127,10 @@ func (s *Service) churnFacts(ctx context.Context, rec events.Record) (churnFacts
 	case err == nil:
 		var a added
 		// An add after the deletion is a later relationship: not this one.
-		if json.Unmarshal(it.Data, &a) == nil && a.Since <= rec.CreateTime {
-			f.Since, state, known = time.Unix(a.Since, 0), a.State, true
+		if json.Unmarshal(it.Data, &a) == nil {
+			if since, st, ok := a.before(rec.CreateTime); ok {
+				f.Since, state, known = time.Unix(since, 0), st, true
+			}
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return f, fmt.Errorf("alerts: read add of %s: %w", it.SK, err)
