@@ -41,24 +41,28 @@
 // # 删人提醒 and bursts
 //
 // Deletions are counted per member in one-minute buckets (Incr on the
-// bucket of the event's minute, expiring once no window can reach it), and
-// a deletion's count is the sum of the member's buckets over the window
-// ending at its minute: a sliding window at minute resolution, read with one
-// query of at most WindowMinutes items. A fixed per-window counter would be
-// one item fewer but would miss a burst that straddles two windows (six
-// deletions at the end of one hour and six at the start of the next).
-// Counting is keyed by event time, not arrival, so a late or repeated
-// delivery lands in the bucket it belongs to, and deduplicated by event key
-// before the Incr, so it never counts twice.
+// bucket of the event's minute, expiring once no window can reach it). A
+// window is W = WindowMinutes minutes ending at a minute m: the buckets in
+// (m−W, m]. A fixed per-window counter would be one item fewer but would
+// miss a burst that straddles two windows (six deletions at the end of one
+// hour and six at the start of the next); buckets give a sliding window
+// read with one query of at most 2W items. Counting is keyed by event
+// time, not arrival, so a late or repeated delivery lands in the bucket it
+// belongs to, and deduplicated by event key before the Incr, so it never
+// counts twice.
 //
-// A deletion at t crosses when the member's count over (t−W, t] exceeds the
-// threshold. A burst is a run of crossing deletions, each less than W after
-// the previous one; it ends when W passes without a crossing. The first
-// crossing deletion of a burst sends the alert; the rest of the burst only
-// extends it. A crossing deletion W or more after the burst's last one
-// starts a new burst, and a new alert. With the defaults (10 / 60): 10
-// deletions in an hour say nothing, the 11th alerts, the 12th to 20th do not,
-// and the member is alerted about again only after an hour without crossing.
+// A minute m crosses when the member's count over the window ending at m
+// exceeds the threshold. Each deletion, once counted, looks for the first
+// crossing minute among the windows that hold its own minute; since
+// deletions are handled concurrently and out of order, the one counted last
+// in a crossing window is the one that sees it. A burst is a run of
+// crossing minutes, each less than W after the previous one; it ends when
+// W passes without a crossing. The first crossing of a burst sends the
+// alert; later ones only extend the burst. A crossing W or more after the
+// burst's last one starts a new burst, and a new alert. With the defaults
+// (10 / 60): 10 deletions in an hour say nothing, the 11th alerts, the 12th
+// to 20th do not, and the member is alerted about again only after an hour
+// without crossing.
 //
 // # Sending once
 //

@@ -39,7 +39,12 @@ var lostAt = start.Add(12*24*time.Hour + 6*time.Hour + 30*time.Minute)
 func clock(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04") }
 
 func TestTheChurnAlertIsSentOnceWhateverTheDeliveries(t *testing.T) {
-	e := newEnv(t)
+	for _, sk := range stores {
+		t.Run("on "+sk.name, func(t *testing.T) { churnAlertOnce(t, newEnvOn(t, sk.open)) })
+	}
+}
+
+func churnAlertOnce(t *testing.T, e *env) {
 	del := lostThroughPoster(e)
 
 	e.handleConcurrently(del, 4)

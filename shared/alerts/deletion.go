@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/channels"
@@ -59,29 +62,53 @@ func (s *Service) deletion(ctx context.Context, rec events.Record, set channels.
 		return fmt.Errorf("alerts: mark deletion %s: %w", rec.Key, err)
 	}
 
-	// The count over the window ending at the event's minute; a repeat
-	// reads the same buckets and so reaches the same verdict.
-	first := t.Add(-window + time.Minute)
-	buckets, err := store.QueryAll(ctx, s.st, store.Query{PK: pk, From: bucketSK(first), To: bucketSK(t), Limit: store.MaxLimit})
-	if err != nil {
-		return fmt.Errorf("alerts: read deletions of %s: %w", rec.UserID, err)
+	cross, ok, err := s.firstCrossing(ctx, pk, t, window, threshold)
+	if err != nil || !ok {
+		return err
 	}
-	count, from := 0, t
-	for _, b := range buckets {
-		if b.N <= 0 {
+	return s.crossed(ctx, rec, pk, cross, window, set.Admins, lang)
+}
+
+// firstCrossing finds the first window holding the event's minute in which
+// the member deleted more than threshold customers. Every such window ends
+// at a minute with deletions in [minute, minute+W), so one query of the
+// buckets in (minute−W, minute+W) answers it.
+//
+// Looking past the event's own minute is what makes concurrent handling
+// safe: deletions handled out of order, each counting before the others,
+// may each see too few behind them, but the last of a crossing window to
+// count sees every one of them, and its minute lies in that window. A
+// repeat of a handled event reads the same buckets and reaches the same
+// verdict.
+func (s *Service) firstCrossing(ctx context.Context, pk string, t time.Time, window time.Duration, threshold int) (burst, bool, error) {
+	minute := t.Truncate(time.Minute)
+	q := store.Query{PK: pk, From: bucketSK(minute.Add(-window + time.Minute)), To: bucketSK(minute.Add(window - time.Minute)), Limit: store.MaxLimit}
+	items, err := store.QueryAll(ctx, s.st, q)
+	if err != nil {
+		return burst{}, false, fmt.Errorf("alerts: read deletions %s: %w", pk, err)
+	}
+	// at[i] is the minute of the i-th bucket, sum[i] the deletions before it.
+	var at []int64
+	sum := []int{0}
+	for _, it := range items {
+		m, err := strconv.ParseInt(strings.TrimPrefix(it.SK, "m#"), 10, 64)
+		if err != nil || it.N <= 0 {
 			continue
 		}
-		count += int(b.N)
-		var at int64
-		if _, err := fmt.Sscanf(b.SK, "m#%d", &at); err == nil && time.Unix(at, 0).Before(from) {
-			from = time.Unix(at, 0)
+		at = append(at, m)
+		sum = append(sum, sum[len(sum)-1]+int(it.N))
+	}
+	w := int64(window / time.Second)
+	for end := range at {
+		if at[end] < minute.Unix() {
+			continue
+		}
+		first := sort.Search(len(at), func(i int) bool { return at[i] > at[end]-w })
+		if n := sum[end+1] - sum[first]; n > threshold {
+			return burst{Start: at[end], Last: at[end], Count: n, From: at[first]}, true, nil
 		}
 	}
-	if count <= threshold {
-		return nil
-	}
-	return s.crossed(ctx, rec, pk, burst{Start: t.Unix(), Last: t.Unix(), Count: count, From: from.Unix()},
-		window, set.Admins, lang)
+	return burst{}, false, nil
 }
 
 // crossed joins the crossing deletion nb to the member's burst, or starts a

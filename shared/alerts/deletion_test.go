@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +45,12 @@ func bobDeletes(e *env, from, to int, step time.Duration, transfer bool) []event
 }
 
 func TestDeletionAlertsOncePerBurstAboveTheThreshold(t *testing.T) {
-	e := newEnv(t)
+	for _, sk := range stores {
+		t.Run("on "+sk.name, func(t *testing.T) { oncePerBurst(t, newEnvOn(t, sk.open)) })
+	}
+}
+
+func oncePerBurst(t *testing.T, e *env) {
 	withAdmins(e, "boss", "deputy")
 	bobCustomers(e, 40)
 
@@ -233,5 +239,34 @@ func TestOwnAndReconciledDeletionsNeverCount(t *testing.T) {
 	}
 	if got := e.sim.AppMessages(); len(got) != 0 {
 		t.Fatalf("alerted: %+v", got)
+	}
+}
+
+func TestDeletionsHandledAllAtOnceAlertOnce(t *testing.T) {
+	for _, sk := range stores {
+		t.Run("on "+sk.name, func(t *testing.T) {
+			e := newEnvOn(t, sk.open)
+			withAdmins(e, "boss")
+			bobCustomers(e, 15)
+			var recs []events.Record
+			for i := range 15 {
+				recs = append(recs, e.record(e.sim.MemberDeletesCustomer(e.ctx, "bob", fmt.Sprintf("c%03d", i), false, e.clock.Now())))
+				e.clock.Advance(time.Minute)
+			}
+			var wg sync.WaitGroup
+			for _, rec := range recs {
+				for range 2 {
+					wg.Go(func() {
+						if err := e.service(alerts.LangZH).Handle(e.ctx, rec); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+			}
+			wg.Wait()
+			if n := len(e.messagesTo("boss")); n != 1 {
+				t.Fatalf("15 deletions handled concurrently, twice each: %d alerts, want 1", n)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
+	"github.com/siyuhq/siyu/shared/store/dynamostore/dynalitetest"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -64,14 +65,36 @@ func (s *syncBuffer) count(sub string) int {
 	return bytes.Count(s.b.Bytes(), []byte(sub))
 }
 
-func newEnv(t testing.TB) *env {
+// opener opens a fresh store of one adapter on the test's clock.
+type opener func(t testing.TB, now func() time.Time) store.Store
+
+func openSQLite(t testing.TB, now func() time.Time) store.Store {
 	t.Helper()
-	c := testclock.New(start)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(c.Now))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openDynalite(t testing.TB, now func() time.Time) store.Store {
+	return dynalitetest.Open(t, store.WithClock(now))
+}
+
+// stores are the adapters sending once must hold on.
+var stores = []struct {
+	name string
+	open opener
+}{{"sqlite", openSQLite}, {"dynalite", openDynalite}}
+
+// newEnv is an env on SQLite.
+func newEnv(t testing.TB) *env { return newEnvOn(t, openSQLite) }
+
+func newEnvOn(t testing.TB, open opener) *env {
+	t.Helper()
+	c := testclock.New(start)
+	st := open(t, c.Now)
 	sim := wecomsim.New(wecomsim.Options{Seed: 1, Now: c.Now})
 	t.Cleanup(sim.Close)
 	for _, m := range []string{"alice", "bob", "boss", "deputy"} {

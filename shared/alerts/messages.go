@@ -7,12 +7,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/siyuhq/siyu/shared/calendar"
-	"github.com/siyuhq/siyu/shared/wecom"
 )
 
 // Messages are plain text, a few short lines, in the report language
-// (zh-CN unless it is en), times in the brand's zone. Names are cut so a
-// message stays far below WeCom's 2048-byte text limit.
+// (zh-CN unless it is en), times in the brand's zone. Every name is cut to
+// maxNameRunes characters (at most 4 bytes each), so a message of at most
+// four names and its fixed lines stays below WeCom's 2048-byte text limit
+// (wecom.MaxAppTextBytes; longer text is cut by WeCom, not refused).
 
 const maxNameRunes = 64
 
@@ -57,7 +58,7 @@ func churnText(f churnFacts, lang string, loc *time.Location) string {
 	} else {
 		fmt.Fprintf(&b, "流失提醒：客户 %s 删除了你\n添加时间：%s\n来源渠道：%s\n相处天数：%s\n删除时间：%s", name, since, channel, stayed, deleted)
 	}
-	return cutBytes(b.String(), wecom.MaxAppTextBytes)
+	return b.String()
 }
 
 // deletionText is the 删人提醒 the admins read.
@@ -74,7 +75,7 @@ func deletionText(member string, count, window int, from, to time.Time, lang str
 	} else {
 		s = fmt.Sprintf("删人提醒：成员 %s 在 %d 分钟内删除了 %d 位客户\n时间：%s", cut(member), window, count, span)
 	}
-	return cutBytes(s, wecom.MaxAppTextBytes)
+	return s
 }
 
 // cut shortens a name to maxNameRunes characters.
@@ -84,16 +85,4 @@ func cut(s string) string {
 	}
 	r := []rune(s)
 	return string(r[:maxNameRunes-1]) + "…"
-}
-
-// cutBytes cuts s to at most n bytes on a character boundary.
-func cutBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
