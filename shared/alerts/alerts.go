@@ -32,8 +32,8 @@
 //
 // Where the add time and channel come from, first found wins: the rel#added
 // item this package writes on each add_external_contact (one write per
-// add); the churn baseline's live row (relationships older than Siyu, or
-// added before the alerts ran); the member's follow_user in
+// add); the churn rollup's live row (package liverel: relationships older
+// than Siyu, or added before the alerts ran); the member's follow_user in
 // externalcontact/get (a one-way relationship remains after
 // del_follow_user, so WeCom still answers); else 未知. The channel's name
 // comes from channels.ByState, else the state itself, else 未知渠道.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/channels"
-	"github.com/siyuhq/siyu/shared/churn"
+	"github.com/siyuhq/siyu/shared/churn/liverel"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -136,12 +136,12 @@ func (s *Service) churnFacts(ctx context.Context, rec events.Record) (churnFacts
 		return f, fmt.Errorf("alerts: read add of %s: %w", it.SK, err)
 	}
 	if !known {
-		r, ok, err := churn.LiveRelationship(ctx, s.st, rec.UserID, rec.ExternalUserID)
+		r, ok, err := liverel.Get(ctx, s.st, rec.UserID, rec.ExternalUserID)
 		if err != nil {
 			return f, fmt.Errorf("alerts: %w", err)
 		}
-		if ok && !r.Since.After(f.Deleted) {
-			f.Since, state, known = r.Since, r.Channel, true
+		if ok && r.Since <= rec.CreateTime {
+			f.Since, state, known = time.Unix(r.Since, 0), r.Channel, true
 		}
 	}
 	if s.wc != nil {

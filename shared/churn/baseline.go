@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/churn/liverel"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
 )
@@ -30,16 +31,6 @@ type baselineMeta struct {
 	At        int64  `json:"at"`
 	Customers int64  `json:"customers"`
 }
-
-// liveRow is stored at rel#live/<customer>#<member>.
-type liveRow struct {
-	Member   string `json:"m"`
-	Customer string `json:"c"`
-	Channel  string `json:"ch,omitempty"`
-	Since    int64  `json:"since"`
-}
-
-func liveSK(customer, member string) string { return customer + "#" + member }
 
 // SetBaseline records the customers that existed before Siyu was switched
 // on, from the first sync of WeCom's follow lists taken at at. The baseline
@@ -89,8 +80,8 @@ func SetBaseline(ctx context.Context, s store.Store, loc *time.Location, at time
 		if r.Since.IsZero() {
 			since = t
 		}
-		row := liveRow{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: since}
-		live = append(live, change{key: store.Key{PK: pkLive, SK: liveSK(r.Customer, r.Member)}, data: row.encode()})
+		row := liverel.Row{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: since}
+		live = append(live, change{key: store.Key{PK: liverel.PK, SK: liverel.SK(r.Customer, r.Member)}, data: row.Encode()})
 		if len(facts) == store.MaxLimit {
 			if err := flush(); err != nil {
 				return err
@@ -122,11 +113,6 @@ func readBaseline(ctx context.Context, s store.Store) (baselineMeta, bool, error
 	return m, true, nil
 }
 
-func (r liveRow) encode() []byte {
-	data, _ := json.Marshal(r) // strings and ints only: cannot fail
-	return data
-}
-
 // liveAsOf is the last day whose facts are folded into rel#live.
 func liveAsOf(ctx context.Context, s store.Store) (calendar.Day, error) {
 	it, err := s.Get(ctx, pkMeta, "live_asof")
@@ -150,13 +136,13 @@ const maxOverlayDays = 40
 // the nightly sync diffs against WeCom's follow lists; a difference is
 // written back as a reconciled event.
 func Live(ctx context.Context, s store.Store, loc *time.Location, now time.Time) ([]Relationship, error) {
-	rows := map[string]liveRow{}
-	for page, err := range store.Pages(ctx, s, store.Query{PK: pkLive, Limit: store.MaxLimit}) {
+	rows := map[string]liverel.Row{}
+	for page, err := range store.Pages(ctx, s, store.Query{PK: liverel.PK, Limit: store.MaxLimit}) {
 		if err != nil {
 			return nil, fmt.Errorf("read live relationships: %w", err)
 		}
 		for _, it := range page.Items {
-			var r liveRow
+			var r liverel.Row
 			if err := json.Unmarshal(it.Data, &r); err != nil {
 				return nil, fmt.Errorf("decode live relationship %s: %w", it.SK, err)
 			}
@@ -190,11 +176,11 @@ func Live(ctx context.Context, s store.Store, loc *time.Location, now time.Time)
 				if !ok || f.Time > now.Unix() {
 					return nil
 				}
-				sk := liveSK(customer, f.Member)
+				sk := liverel.SK(customer, f.Member)
 				switch f.Kind {
 				case kindAdd, kindHalf:
 					if _, ok := rows[sk]; !ok {
-						rows[sk] = liveRow{Member: f.Member, Customer: customer, Channel: f.Channel, Since: f.Time}
+						rows[sk] = liverel.Row{Member: f.Member, Customer: customer, Channel: f.Channel, Since: f.Time}
 					}
 				default:
 					delete(rows, sk)

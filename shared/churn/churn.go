@@ -52,7 +52,8 @@
 //	cust#<customer>        sk <member>#<unix>#<event key>   one fact per relationship event (add, half add,
 //	                                                        baseline, delete by customer/member, transfer),
 //	                                                        compact binary (facts.go: factV2)
-//	rel#live               sk <customer>#<member>           the relationships Siyu believes live (for Live)
+//	rel#live               sk <customer>#<member>           the relationships Siyu believes live (for Live;
+//	                                                        the row format is package liverel)
 //	rel#meta               sk baseline | live_asof          baseline day and count; last day folded into rel#live
 //	                       sk applied#YYYY-MM-DD            what the day's last finished run saw (event count,
 //	                                                        digest of the sort keys, fact format)
@@ -157,7 +158,6 @@ const (
 	pkChannel = "stat#channel"
 	pkCohort  = "stat#cohort"
 	pkGroup   = "stat#group"
-	pkLive    = "rel#live"
 	pkMeta    = "rel#meta"
 )
 

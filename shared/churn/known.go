@@ -2,8 +2,6 @@ package churn
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -125,25 +123,4 @@ func CustomerEnded(ctx context.Context, s store.Store, loc *time.Location, now t
 		}
 	}
 	return out, nil
-}
-
-// LiveRelationship reads the rel#live row of member and customer: the
-// relationship as the rollup last folded it (for a relationship older than
-// Siyu, the baseline's channel and WeCom's follow createtime). ok is false
-// when the index has no row for the pair. One Get; the unfolded events of
-// today are not replayed, so a relationship added since the last rollup is
-// absent.
-func LiveRelationship(ctx context.Context, s store.Store, member, customer string) (Relationship, bool, error) {
-	it, err := s.Get(ctx, pkLive, liveSK(customer, member))
-	if errors.Is(err, store.ErrNotFound) {
-		return Relationship{}, false, nil
-	}
-	if err != nil {
-		return Relationship{}, false, fmt.Errorf("read live relationship %s/%s: %w", member, customer, err)
-	}
-	var r liveRow
-	if err := json.Unmarshal(it.Data, &r); err != nil {
-		return Relationship{}, false, fmt.Errorf("decode live relationship %s: %w", it.SK, err)
-	}
-	return Relationship{Member: r.Member, Customer: r.Customer, Channel: r.Channel, Since: time.Unix(r.Since, 0)}, true, nil
 }

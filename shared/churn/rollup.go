@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/churn/liverel"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
 )
@@ -265,9 +266,9 @@ func liveChanges(out []change, customer string, facts []fact, live map[string]pa
 			done = map[string]bool{}
 		}
 		done[f.Member] = true
-		key := store.Key{PK: pkLive, SK: liveSK(customer, f.Member)}
+		key := store.Key{PK: liverel.PK, SK: liverel.SK(customer, f.Member)}
 		if p, ok := live[f.Member]; ok {
-			out = append(out, change{key: key, data: liveRow{Member: f.Member, Customer: customer, Channel: p.channel, Since: p.start}.encode()})
+			out = append(out, change{key: key, data: liverel.Row{Member: f.Member, Customer: customer, Channel: p.channel, Since: p.start}.Encode()})
 		} else {
 			out = append(out, change{key: key, del: true})
 		}
