@@ -180,6 +180,10 @@ func (s *Service) Handle(ctx context.Context, rec events.Record) error {
 	if rec.UserID == "" || rec.ExternalUserID == "" || s.now().Sub(rec.Time()) > MaxAge {
 		return nil
 	}
+	if rec.Key == "" {
+		// Claims are keyed by the event: never share one between events.
+		rec.Key = events.Key(rec.Event, rec.Origin)
+	}
 	set, err := channels.LoadSettings(ctx, s.st)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
