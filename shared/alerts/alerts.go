@@ -75,12 +75,12 @@
 //   - refused for good (the member left, no valid recipient, the agent is
 //     not configured or not permitted): recorded as failed, never retried;
 //   - any other error (a timeout after the request left): the outcome is
-//     unknown and the alert is not resent — a member told twice is worse
-//     than a member told once late.
+//     unknown and the alert is not resent — an alert perhaps lost is
+//     preferred to one perhaps sent twice.
 //
 // # Store layout
 //
-//	rel#added        sk <customer>#<member>   {since, state} of the latest add of the pair
+//	rel#added        sk <customer>#<member>   {since, state} of the pair's latest add and the one before
 //	alert#<event>    sk churn                 claim of the churn alert of a del_follow_user
 //	                 sk count                 the deletion was counted (删人提醒)
 //	deln#<member>    sk m#<unix minute>       N = the member's deletions in that minute
@@ -88,6 +88,8 @@
 //
 // Claims and buckets expire (MaxAge after the event, plus the window for
 // buckets and bursts), so the table holds only what a repeat can still ask.
+// rel#added items do not: a relationship may last years. They grow with the
+// relationships ever added, one item each, and are only read by key.
 package alerts
 
 import (
