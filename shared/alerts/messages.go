@@ -36,6 +36,10 @@ func churnText(f churnFacts, lang string, loc *time.Location) string {
 		since = f.Since.In(loc).Format("2006-01-02 15:04")
 		days := calendar.Of(f.Since, loc).DaysUntil(calendar.Of(f.Deleted, loc))
 		switch {
+		case en && days <= 0:
+			stayed = "less than a day"
+		case days <= 0:
+			stayed = "不到 1 天"
 		case en && days == 1:
 			stayed = "1 day"
 		case en:

@@ -28,3 +28,27 @@ func TestMessagesStayWithinWeComsTextLimitWhateverTheNames(t *testing.T) {
 		}
 	}
 }
+
+func TestDaysStayedAreCalendarDaysInTheBrandsZone(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	added := testclock.Date(2026, 11, 13, 23, 30, 0, 0, loc)
+	for _, tc := range []struct {
+		name    string
+		deleted time.Time
+		zh, en  string
+	}{
+		{"the same evening", added.Add(20 * time.Minute), "相处天数：不到 1 天", "Stayed: less than a day"},
+		{"after midnight", added.Add(time.Hour), "相处天数：1 天", "Stayed: 1 day"},
+		{"a month later", added.AddDate(0, 1, 0), "相处天数：30 天", "Stayed: 30 days"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := churnFacts{Customer: "c", Since: added, Deleted: tc.deleted}
+			if got := churnText(f, LangZH, loc); !strings.Contains(got, tc.zh) {
+				t.Errorf("zh-CN lacks %q:\n%s", tc.zh, got)
+			}
+			if got := churnText(f, LangEN, loc); !strings.Contains(got, tc.en) {
+				t.Errorf("en lacks %q:\n%s", tc.en, got)
+			}
+		})
+	}
+}
