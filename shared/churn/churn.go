@@ -61,6 +61,7 @@
 //	stat#member            sk YYYY-MM-DD#<member>           Daily flows per member
 //	stat#channel           sk YYYY-MM-DD#<channel>          Daily flows per channel (State of the add)
 //	stat#cohort            sk YYYY-MM-DD                    Cohort (early churn of the customers new that day)
+//	stat#cohort#channel    sk YYYY-MM-DD#<channel>          ChannelCohort (the same per channel of the add)
 //	stat#group             sk YYYY-MM-DD#<chat_id>          GroupDay
 //
 // Facts are written idempotently from events (same event, same key, same
@@ -135,6 +136,13 @@ type Cohort struct {
 	Rate30d      float64 `json:"rate_30d"`
 }
 
+// ChannelCohort is the part of a day's cohort that one channel brought
+// (the State of the add that made each customer new).
+type ChannelCohort struct {
+	Cohort
+	Channel string `json:"channel"`
+}
+
 // GroupDay is one customer group's day.
 type GroupDay struct {
 	Date         string `json:"date"`
@@ -156,6 +164,7 @@ const (
 	pkMember  = "stat#member"
 	pkChannel = "stat#channel"
 	pkCohort  = "stat#cohort"
+	pkChanCoh = "stat#cohort#channel"
 	pkGroup   = "stat#group"
 	pkLive    = "rel#live"
 	pkMeta    = "rel#meta"
