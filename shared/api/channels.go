@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -204,6 +205,9 @@ func (h channelsHandler) fail(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.As(err, &conflict):
 		httpx.Error(w, http.StatusConflict, conflict.Code, conflict.Msg)
+	case errors.Is(err, channels.ErrOutcomeUnknown):
+		h.s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "channel create without an answer", slog.String("err", err.Error()))
+		httpx.Error(w, http.StatusBadGateway, "wecom_no_answer", channels.ErrOutcomeUnknown.Error())
 	case errors.Is(err, channels.ErrNotConfigured):
 		httpx.Error(w, http.StatusServiceUnavailable, "wecom_not_configured", err.Error())
 	case errors.Is(err, channels.ErrNotFound):

@@ -471,3 +471,64 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, req)
 	return rec
 }
+
+func TestAChannelWhoseAnswerWasLostIsFoundAgainAndOneNeverMadeIsRemoved(t *testing.T) {
+	ctx := context.Background()
+	e := channelsServer(t)
+	e.sim.DropAnswers(wecomsim.PathAddContactWay, 1)
+	e.sim.DropAnswers(wecomsim.PathCreateLink, 1)
+	for _, body := range []string{
+		`{"name":"门店二维码","kind":"contact_way","members":["alice"],"state":"lost-way"}`,
+		`{"name":"抖音直播","kind":"acquisition_link","members":["bob"],"state":"lost-link"}`,
+	} {
+		if rec := call(e.srv, http.MethodPost, "/api/channels", body); rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "wecom_no_answer") {
+			t.Fatalf("create without an answer = %d %s", rec.Code, rec.Body)
+		}
+		e.clock.Advance(time.Second)
+	}
+	// A third was recorded pending and the process died before WeCom was
+	// asked: no way has its state.
+	never := channels.Channel{ID: "chnever", Name: "x", Kind: channels.KindContactWay, State: "never", Type: "multi",
+		Members: []string{"alice"}, Pending: true, CreatedAt: e.clock.Now().UTC()}
+	data, _ := json.Marshal(never)
+	if _, err := e.st.Put(ctx, store.Item{PK: "channel", SK: never.ID, Data: data}, store.IfAbsent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Put(ctx, store.Item{PK: "channel#state", SK: "never", Data: []byte(never.ID)}, store.IfAbsent); err != nil {
+		t.Fatal(err)
+	}
+
+	var l struct{ Channels []channels.Channel }
+	list := func() {
+		rec := call(e.srv, http.MethodGet, "/api/channels", "")
+		l.Channels = nil
+		if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list()
+	if len(l.Channels) != 3 || !l.Channels[0].Pending || !l.Channels[1].Pending {
+		t.Fatalf("within the grace the channels stay pending: %+v", l.Channels)
+	}
+	e.clock.Advance(channels.PendingGrace + time.Second)
+	list()
+	if len(l.Channels) != 2 {
+		t.Fatalf("after repair %+v", l.Channels)
+	}
+	way, link := l.Channels[0], l.Channels[1]
+	if way.Pending || way.ConfigID == "" || way.QRCode == "" {
+		t.Fatalf("way not repaired: %+v", way)
+	}
+	if w, err := e.wc.GetContactWay(ctx, way.ConfigID); err != nil || w.State != "lost-way" {
+		t.Fatalf("the way found is %+v %v", w, err)
+	}
+	if link.Pending || link.LinkID == "" || !strings.Contains(link.LinkURL, "customer_channel=lost-link") {
+		t.Fatalf("link not repaired: %+v", link)
+	}
+	if _, ok, _ := channels.ByState(ctx, e.st, "never"); ok {
+		t.Fatal("the channel never made in WeCom still owns its state")
+	}
+	if rec := call(e.srv, http.MethodDelete, "/api/channels/"+way.ID, ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("the repaired way cannot be deleted: %d %s", rec.Code, rec.Body)
+	}
+}

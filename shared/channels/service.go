@@ -286,6 +286,14 @@ func (s *Service) Create(ctx context.Context, d Draft) (Channel, error) {
 		return Channel{}, err
 	}
 	if err := s.createInWeCom(ctx, &c); err != nil {
+		var ae *wecom.APIError
+		if !errors.As(err, &ae) {
+			// No answer: WeCom may have made the way. Keep the pending
+			// record for Repair rather than lose a way made.
+			s.Logger.LogAttrs(ctx, slog.LevelWarn, "channel create: no answer from WeCom; kept pending",
+				slog.String("channel", c.ID), slog.String("err", err.Error()))
+			return Channel{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		}
 		s.undo(ctx, c, true)
 		return Channel{}, refusal(err)
 	}
@@ -434,8 +442,21 @@ func refusal(err error) error {
 	return &WeComError{Err: ae}
 }
 
-// List reads every channel, oldest first.
+// List reads every channel, oldest first, after settling any left
+// pending past PendingGrace (Repair; a failed repair is logged and the
+// channels are listed as they are).
 func (s *Service) List(ctx context.Context) ([]Channel, error) {
+	all, err := List(ctx, s.Store)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.Repair(ctx, all)
+	if err != nil {
+		s.Logger.LogAttrs(ctx, slog.LevelError, "repair pending channels", slog.String("err", err.Error()))
+	}
+	if n == 0 {
+		return all, nil
+	}
 	return List(ctx, s.Store)
 }
 
