@@ -1,7 +1,8 @@
 package churn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -166,28 +167,18 @@ func (c *Cohort) rates() {
 
 // sortedCohorts are the channel cohorts by channel, with their rates.
 func sortedCohorts(m map[string]*ChannelCohort) []ChannelCohort {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]ChannelCohort, 0, len(keys))
-	for _, k := range keys {
-		c := *m[k]
-		c.rates()
-		out = append(out, c)
+	out := sortedByKey(m)
+	for i := range out {
+		out[i].rates()
 	}
 	return out
 }
+func sortedFlows(m map[string]*Flows) []Flows { return sortedByKey(m) }
 
-func sortedFlows(m map[string]*Flows) []Flows {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]Flows, 0, len(keys))
-	for _, k := range keys {
+// sortedByKey copies m's values out in the order of their keys.
+func sortedByKey[T any](m map[string]*T) []T {
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, *m[k])
 	}
 	return out
