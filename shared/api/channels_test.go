@@ -532,3 +532,51 @@ func TestAChannelWhoseAnswerWasLostIsFoundAgainAndOneNeverMadeIsRemoved(t *testi
 		t.Fatalf("the repaired way cannot be deleted: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestBadPatchesAreRefusedNamingTheFieldAndChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	e := channelsServer(t)
+	way := mustCreate(t, e, `{"name":"门店","kind":"contact_way","type":"single","members":["alice"],"remark":"r"}`)
+	for _, tt := range []struct{ name, body, field string }{
+		{"a blank name", `{"name":""}`, "name: "},
+		{"two members on a single way", `{"members":["alice","bob"]}`, "members: "},
+		{"a department on a single way", `{"departments":[2]}`, "members: "},
+		{"a tag the corp lacks", `{"tags":["tag-gone"]}`, "tags[0]: "},
+		{"a welcome with a bad URL", `{"welcome":{"attachments":[{"type":"image","url":"ftp://x/a.png"}]}}`, "welcome.attachments[0].url: "},
+		{"a remark WeCom cannot clear", `{"remark":""}`, "remark: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			writes, calls := e.writes.Writes.Load(), e.sim.Calls(wecomsim.PathUpdateContactWay)
+			rec := call(e.srv, http.MethodPatch, "/api/channels/"+way.ID, tt.body)
+			if rec.Code != 400 || !strings.Contains(rec.Body.String(), tt.field) {
+				t.Fatalf("= %d %s, want 400 naming %q", rec.Code, rec.Body, tt.field)
+			}
+			if n := e.writes.Writes.Load() - writes; n != 0 {
+				t.Errorf("%d store writes", n)
+			}
+			if n := e.sim.Calls(wecomsim.PathUpdateContactWay) - calls; n != 0 {
+				t.Errorf("%d updates reached WeCom", n)
+			}
+		})
+	}
+	got, err := channels.Get(ctx, e.st, way.ID)
+	if err != nil || got.Name != "门店" || !slices.Equal(got.Members, []string{"alice"}) {
+		t.Fatalf("after refusals %+v %v", got, err)
+	}
+	if rec := call(e.srv, http.MethodPatch, "/api/channels/nope", `{"name":"x"}`); rec.Code != 404 {
+		t.Fatalf("unknown channel = %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestAStateIndexLeftByADeleteCutShortIsTakenOver(t *testing.T) {
+	ctx := context.Background()
+	e := channelsServer(t)
+	// The record was deleted, the process died before its index went.
+	if _, err := e.st.Put(ctx, store.Item{PK: "channel#state", SK: "shop-9", Data: []byte("chgone")}, store.IfAbsent); err != nil {
+		t.Fatal(err)
+	}
+	c := mustCreate(t, e, `{"name":"a","kind":"contact_way","members":["alice"],"state":"shop-9"}`)
+	if got, ok, err := channels.ByState(ctx, e.st, "shop-9"); err != nil || !ok || got.ID != c.ID {
+		t.Fatalf("state owner %+v %v %v", got, ok, err)
+	}
+}
