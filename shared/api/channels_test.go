@@ -74,7 +74,7 @@ func channelsServerWith(t testing.TB, withWeCom bool) *channelsEnv {
 	return &channelsEnv{srv: s, sim: sim, wc: wc, st: raw, writes: counting, clock: clock, loc: loc}
 }
 
-func channelOf(t *testing.T, _ *httptest.ResponseRecorder, body []byte) channels.Channel {
+func channelOf(t *testing.T, body []byte) channels.Channel {
 	t.Helper()
 	var c channels.Channel
 	if err := json.Unmarshal(body, &c); err != nil {
@@ -89,7 +89,7 @@ func mustCreate(t *testing.T, e *channelsEnv, body string) channels.Channel {
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create %s = %d %s", body, rec.Code, rec.Body)
 	}
-	return channelOf(t, rec, rec.Body.Bytes())
+	return channelOf(t, rec.Body.Bytes())
 }
 
 const storeQR = `{"name":"门店二维码","kind":"contact_way","members":["alice","bob"],"tags":["tag-vip","tag-store"],
@@ -117,7 +117,7 @@ func TestAContactWayIsCreatedReadRenamedUpdatedAndDeletedInWeComToo(t *testing.T
 		e.clock.Advance(time.Minute)
 		second := mustCreate(t, e, `{"name":"抖音直播获客链接","kind":"acquisition_link","members":["bob"]}`)
 		rec := call(e.srv, http.MethodGet, "/api/channels/"+c.ID, "")
-		if got := channelOf(t, rec, rec.Body.Bytes()); rec.Code != 200 || got.ConfigID != c.ConfigID || got.Welcome.Text != "%NICKNAME%，欢迎光临" {
+		if got := channelOf(t, rec.Body.Bytes()); rec.Code != 200 || got.ConfigID != c.ConfigID || got.Welcome.Text != "%NICKNAME%，欢迎光临" {
 			t.Fatalf("get = %d %s", rec.Code, rec.Body)
 		}
 		var l struct{ Channels []channels.Channel }
@@ -135,7 +135,7 @@ func TestAContactWayIsCreatedReadRenamedUpdatedAndDeletedInWeComToo(t *testing.T
 		if rec.Code != 200 {
 			t.Fatalf("patch = %d %s", rec.Code, rec.Body)
 		}
-		got := channelOf(t, rec, rec.Body.Bytes())
+		got := channelOf(t, rec.Body.Bytes())
 		if got.Name != "门店二维码（新）" || !slices.Equal(got.Members, []string{"bob"}) || got.Welcome.Text != "hi" || len(got.Welcome.Attachments) != 0 || got.State != c.State {
 			t.Fatalf("patched %+v", got)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -213,7 +214,7 @@ func AdoptedID(state string) string {
 func Adopt(ctx context.Context, st store.Store, states []string, now time.Time) (int, error) {
 	slices.Sort(states)
 	states = slices.Compact(states)
-	s := &Service{Store: st}
+	s := &Service{Store: st, Logger: slog.Default(), Now: func() time.Time { return now }}
 	made := 0
 	for _, state := range states {
 		if state == "" {
