@@ -291,7 +291,7 @@ func TestWeComRefusingTheCreateLeavesNothing(t *testing.T) {
 		code, status     int
 	}{
 		{"a way refused for an unknown member", wecomsim.PathAddContactWay, `{"name":"a","kind":"contact_way","members":["alice"],"state":"s1"}`, wecom.CodeInvalidUserID, 400},
-		{"a way refused as WeCom is busy", wecomsim.PathAddContactWay, `{"name":"a","kind":"contact_way","members":["alice"],"state":"s1"}`, 40058, 502},
+		{"a way refused for a reason no field names", wecomsim.PathAddContactWay, `{"name":"a","kind":"contact_way","members":["alice"],"state":"s1"}`, 40058, 502},
 		{"a link refused over its quota", wecomsim.PathCreateLink, `{"name":"a","kind":"acquisition_link","members":["alice"],"state":"s1"}`, wecom.CodeAcquisitionLinkLimit, 409},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -422,6 +422,9 @@ func (s *Service) createInWeCom(ctx context.Context, c *Channel) error {
 	return nil
 }
 
+// codeInvalidParty is WeCom's 不合法的部门列表 (an unknown department).
+const codeInvalidParty = 40066
+
 // refusal turns what WeCom answered into an error naming the field it
 // concerns where one does.
 func refusal(err error) error {
@@ -432,7 +435,7 @@ func refusal(err error) error {
 	switch ae.Code {
 	case wecom.CodeInvalidUserID:
 		return bad("members", "WeCom does not know a member (errcode %d: %s)", ae.Code, ae.Msg)
-	case 40066:
+	case codeInvalidParty:
 		return bad("departments", "WeCom does not know a department (errcode %d: %s)", ae.Code, ae.Msg)
 	case wecom.CodeContactWayTooManyUsers:
 		return bad("members", "over WeCom's limit of members (errcode %d)", ae.Code)
