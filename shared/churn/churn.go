@@ -1,7 +1,8 @@
 // Package churn turns the event log into the numbers brands read every
 // morning: customers at the start and end of a day, new, lost and removed
 // customers, the churn rate, the same flows per member and per channel, the
-// early churn of each day's cohort of new customers, and group churn.
+// early churn of each day's cohort of new customers (also split by the
+// channel that brought them), and group churn.
 //
 // # Definitions
 //
