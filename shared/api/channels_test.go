@@ -580,3 +580,24 @@ func TestAStateIndexLeftByADeleteCutShortIsTakenOver(t *testing.T) {
 		t.Fatalf("state owner %+v %v %v", got, ok, err)
 	}
 }
+
+func TestAChannelAlreadyGoneFromWeComCanStillBeDeleted(t *testing.T) {
+	ctx := context.Background()
+	e := channelsServer(t)
+	way := mustCreate(t, e, `{"name":"a","kind":"contact_way","members":["alice"]}`)
+	link := mustCreate(t, e, `{"name":"b","kind":"acquisition_link","members":["alice"]}`)
+	if err := e.wc.DelContactWay(ctx, way.ConfigID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.wc.DeleteAcquisitionLink(ctx, link.LinkID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []channels.Channel{way, link} {
+		if rec := call(e.srv, http.MethodDelete, "/api/channels/"+c.ID, ""); rec.Code != http.StatusNoContent {
+			t.Errorf("delete %s = %d %s", c.Kind, rec.Code, rec.Body)
+		}
+	}
+	if all, err := channels.List(ctx, e.st); err != nil || len(all) != 0 {
+		t.Fatalf("left %+v %v", all, err)
+	}
+}

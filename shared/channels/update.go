@@ -187,6 +187,14 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 			}
 		case KindAcquisitionLink:
 			err = s.WeCom.DeleteAcquisitionLink(ctx, c.LinkID)
+			var ae *wecom.APIError
+			if errors.As(err, &ae) {
+				// WeCom names no code for an unknown link: if it cannot
+				// read the link either, the link is gone already.
+				if _, gerr := s.WeCom.GetAcquisitionLink(ctx, c.LinkID); errors.As(gerr, &ae) {
+					err = nil
+				}
+			}
 		}
 		if err != nil {
 			return refusal(err)
