@@ -14,6 +14,7 @@ import (
 
 	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/config"
 	"github.com/siyuhq/siyu/shared/jobs"
@@ -183,6 +184,9 @@ func (d *demo) Start(ctx context.Context, callbackURL string, s *stack.Stack) er
 	d.logger.Info("demo: history replayed as signed, encrypted callbacks (repeats are deduplicated)",
 		"callbacks", len(d.sim.Deliveries()), "since", d.settings.Since.In(loc).Format(time.DateOnly))
 
+	made, arrived := d.channels(ctx, s)
+	d.logger.Info("demo: channels", "created", made, "customers_through_them", arrived)
+
 	yesterday := calendar.Of(now, loc).AddDays(-1)
 	res, err := s.RunJob(ctx, jobs.Request{Job: "rollup", From: calendar.Of(d.settings.Since, loc).String(), To: yesterday.String()})
 	if err != nil {
@@ -295,4 +299,69 @@ func (d *demo) schedulePosts(ctx context.Context, s *stack.Stack) []string {
 	}
 	_, _ = s.Store.Put(ctx, store.Item{PK: "demo", SK: "posts", Data: []byte(`{}`)}, store.Always)
 	return ids
+}
+
+// channels makes the demo's two channels the first time it runs — a
+// 「联系我」 QR code for the shop, with a welcome and two tags, and an
+// acquisition link for live streams with its own welcome — and has
+// customers arrive through them every day of the replayed month, as real
+// callbacks. It returns how many channels it made and customers it brought.
+func (d *demo) channels(ctx context.Context, s *stack.Stack) (made, arrived int) {
+	if s.Channels == nil || !s.Channels.Configured() {
+		return 0, 0
+	}
+	if _, err := s.Store.Get(ctx, "demo", "channels"); err == nil {
+		return 0, 0
+	}
+	members := d.sim.Members()
+	if len(members) < 2 {
+		return 0, 0
+	}
+	group, err := s.Channels.AddTags(ctx, channels.NewTags{GroupName: "渠道来源", Tags: []channels.NewTag{{Name: "门店"}, {Name: "新客"}}})
+	if err != nil {
+		d.logger.Warn("demo: tags", "err", err)
+		return 0, 0
+	}
+	var tags []string
+	for _, t := range group.Tags {
+		tags = append(tags, t.ID)
+	}
+	shop, err := s.Channels.Create(ctx, channels.Draft{Name: "门店二维码", Kind: channels.KindContactWay, State: "store-qr",
+		Members: []string{members[0].UserID, members[1].UserID}, Tags: tags,
+		Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎光临！到店出示本消息可领取会员礼一份。",
+			Attachments: []channels.Attachment{{Type: "link", URL: "https://shop.example.com/member", Title: "会员权益"}}}})
+	if err != nil {
+		d.logger.Warn("demo: channel", "err", err)
+		return 0, 0
+	}
+	live, err := s.Channels.Create(ctx, channels.Draft{Name: "抖音直播获客链接", Kind: channels.KindAcquisitionLink, State: "douyin-live",
+		Members: []string{members[0].UserID}, SkipVerify: true,
+		Welcome: &channels.Welcome{Text: "感谢从直播间添加！回复「福利」领取直播专属优惠券。"}})
+	if err != nil {
+		d.logger.Warn("demo: channel", "err", err)
+		return 1, 0
+	}
+	loc := s.Loc
+	now := d.clock.Now()
+	for day := calendar.Of(d.settings.Since, loc); day.Start(loc).Before(now); day = day.AddDays(1) {
+		for i, h := range []int{10, 15, 20} {
+			at := day.Start(loc).Add(time.Duration(h)*time.Hour + time.Duration(i*7)*time.Minute)
+			if !at.Before(now) {
+				break
+			}
+			var err error
+			if i < 2 {
+				_, err = d.sim.ArriveThroughContactWay(ctx, shop.ConfigID, d.sim.NewCustomerID(), at)
+			} else {
+				_, err = d.sim.ArriveThroughLink(ctx, live.LinkID, live.State, d.sim.NewCustomerID(), at)
+			}
+			if err != nil {
+				d.logger.Warn("demo: arrival", "err", err)
+				return 2, arrived
+			}
+			arrived++
+		}
+	}
+	_, _ = s.Store.Put(ctx, store.Item{PK: "demo", SK: "channels", Data: []byte(`{}`)}, store.Always)
+	return 2, arrived
 }

@@ -70,6 +70,33 @@ func TestTheDemoMomentsFunnelFillsWithinMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("the demo's customers arrive through its two named channels", func(t *testing.T) {
+		var chans struct {
+			Channels []struct{ Name, Kind, State string }
+		}
+		get(t, srv.URL+"/api/channels", token, &chans)
+		// Oldest first: the demo's own two, then the states its brand's
+		// history used without a channel, adopted unnamed by the rollup.
+		if len(chans.Channels) < 3 || chans.Channels[0].Name != "门店二维码" || chans.Channels[1].Kind != "acquisition_link" ||
+			chans.Channels[2].Kind != "adopted" || chans.Channels[2].Name != "" {
+			t.Fatalf("channels %+v", chans.Channels)
+		}
+		var daily struct {
+			Days []struct {
+				ChannelName  string `json:"channel_name"`
+				NewCustomers int    `json:"new_customers"`
+			}
+		}
+		get(t, srv.URL+"/api/stats/daily?by=channel", token, &daily)
+		brought := map[string]int{}
+		for _, d := range daily.Days {
+			brought[d.ChannelName] += d.NewCustomers
+		}
+		if brought["门店二维码"] == 0 || brought["抖音直播获客链接"] == 0 {
+			t.Errorf("new customers by channel name: %v", brought)
+		}
+	})
+
 	var listing struct {
 		Posts []struct {
 			ID, Kind, Status string

@@ -35,13 +35,13 @@ func TestCSVExportsKeepFormulasAsText(t *testing.T) {
 		want       []string
 	}{
 		{"a channel state starting with = is exported as text", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel"),
-			[]string{testclock.Shift("2025-03-01"), `'=HYPERLINK("http://evil.example","x")`, "1", "0", "0", "1", "0", "0", "0", "true"}},
+			[]string{testclock.Shift("2025-03-01"), `'=HYPERLINK("http://evil.example","x")`, "", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with + is exported as text", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel"),
-			[]string{testclock.Shift("2025-03-01"), "'+cmd|' /C calc'!A0", "1", "0", "0", "1", "0", "0", "0", "true"}},
+			[]string{testclock.Shift("2025-03-01"), "'+cmd|' /C calc'!A0", "", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with - is exported as text", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel"),
-			[]string{testclock.Shift("2025-03-01"), "'-2+3", "1", "0", "0", "1", "0", "0", "0", "true"}},
+			[]string{testclock.Shift("2025-03-01"), "'-2+3", "", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a channel state starting with a tab is exported as text", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=channel"),
-			[]string{testclock.Shift("2025-03-01"), "'\tpadded", "1", "0", "0", "1", "0", "0", "0", "true"}},
+			[]string{testclock.Shift("2025-03-01"), "'\tpadded", "", "1", "0", "0", "1", "0", "0", "0", "true"}},
 		{"a member starting with @ is exported as text", testclock.Shift("/api/stats/daily?from=2025-03-01&to=2025-03-01&by=member"),
 			[]string{testclock.Shift("2025-03-01"), "'@SUM(A1:A9)", "1", "0", "0", "1", "0", "0", "0", "", "", "true"}},
 	}

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/storetest"
 	"github.com/siyuhq/siyu/shared/testclock"
@@ -63,6 +65,45 @@ func FuzzStatsQuery(f *testing.F) {
 			if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest && rec.Code != http.StatusNotFound {
 				t.Fatalf("%s?%s = %d: %s", path, q, rec.Code, rec.Body)
 			}
+		}
+	})
+}
+
+// FuzzCreateChannel sends arbitrary bodies to POST /api/channels over the
+// simulator. Whatever comes in, the answer is 201, a 4xx or WeCom's own
+// refusal (502) — never a 500 or a panic — and a request answered other
+// than 201 leaves no channel behind.
+func FuzzCreateChannel(f *testing.F) {
+	for _, seed := range []string{
+		storeQR,
+		`{"name":"抖音直播获客链接","kind":"acquisition_link","state":"douyin","departments":[2],"welcome":{"text":"hi"}}`,
+		`{"name":"x","kind":"contact_way","type":"single","members":["alice"],"state":"s-1"}`,
+		`{"name":"x","kind":"contact_way","members":["nobody"]}`,
+		`{"name":"x","kind":"contact_way","departments":[99]}`,
+		`{"name":"x","kind":"contact_way","members":["alice"],"tags":["tag-gone"]}`,
+		`{"name":"x","kind":"contact_way","members":["alice"],"welcome":{"attachments":[{"type":"miniprogram","title":"t","appid":"a","page":"p","url":"javascript:alert(1)"}]}}`,
+		`{"name":"x","kind":"contact_way","members":["alice"],"state":"状态"}`,
+		`{}`, `[]`, `null`, ``, `{"name":1}`,
+	} {
+		f.Add(seed)
+	}
+	e := channelsServer(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		before, err := channels.List(context.Background(), e.st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := call(e.srv, http.MethodPost, "/api/channels", body)
+		switch {
+		case rec.Code == http.StatusCreated:
+			return
+		case rec.Code >= 400 && rec.Code < 500, rec.Code == http.StatusBadGateway:
+		default:
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+		after, err := channels.List(context.Background(), e.st)
+		if err != nil || len(after) != len(before) {
+			t.Fatalf("refused with %d %s, yet channels went from %d to %d", rec.Code, rec.Body, len(before), len(after))
 		}
 	})
 }

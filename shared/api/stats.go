@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/httpx"
@@ -18,7 +19,7 @@ import (
 // MountStats adds the churn routes, reading what the rollup stored in st:
 //
 //	GET /api/stats/daily?from=YYYY-MM-DD&to=YYYY-MM-DD[&by=member|channel]
-//	GET /api/stats/cohorts?from=…&to=…
+//	GET /api/stats/cohorts?from=…&to=…[&by=channel]
 //	GET /api/stats/groups?from=…&to=…
 //
 // Without from and to, the last 30 days up to yesterday. Each answers JSON,
@@ -65,10 +66,13 @@ type dailyRow struct {
 // not split by member or channel (a customer with two members belongs to
 // both), so these rows carry the day's flows only.
 type flowRow struct {
-	Date             string              `json:"date"`
-	Complete         bool                `json:"complete"`
-	Member           *string             `json:"member,omitempty"`
-	Channel          *string             `json:"channel,omitempty"`
+	Date     string  `json:"date"`
+	Complete bool    `json:"complete"`
+	Member   *string `json:"member,omitempty"`
+	Channel  *string `json:"channel,omitempty"`
+	// ChannelName is the name of the channel owning the state (empty when
+	// none does or it is unnamed); rows by channel only.
+	ChannelName      *string             `json:"channel_name,omitempty"`
 	NewCustomers     int64               `json:"new_customers"`
 	LostCustomers    int64               `json:"lost_customers"`
 	RemovedCustomers int64               `json:"removed_customers"`
@@ -228,6 +232,13 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, r, h.s.Logger, err)
 			return
 		}
+		var names map[string]string
+		if by == "channel" {
+			if names, err = channels.Names(r.Context(), h.st); err != nil {
+				WriteError(w, r, h.s.Logger, err)
+				return
+			}
+		}
 		rows := make([]flowRow, len(flows))
 		for i, f := range flows {
 			rows[i] = flowRow{Date: f.Date, NewCustomers: f.NewCustomers, LostCustomers: f.LostCustomers,
@@ -240,11 +251,16 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 				if f.Channel != nil {
 					c = *f.Channel
 				}
-				rows[i].Channel = &c
+				n := names[c]
+				rows[i].Channel, rows[i].ChannelName = &c, &n
 			}
 		}
-		head := []any{"date", by, "new_customers", "lost_customers", "removed_customers",
-			"added", "deleted_by_customer", "deleted_by_member", "reconciled"}
+		head := []any{"date", by}
+		if by == "channel" {
+			head = append(head, "channel_name")
+		}
+		head = append(head, "new_customers", "lost_customers", "removed_customers",
+			"added", "deleted_by_customer", "deleted_by_member", "reconciled")
 		if by == "member" {
 			beh, err := contactsync.BehaviorRange(r.Context(), h.st, sp.from, sp.to)
 			if err != nil {
@@ -262,9 +278,13 @@ func (h statsHandler) daily(w http.ResponseWriter, r *http.Request) {
 				if key == nil {
 					key = f.Channel
 				}
-				row := []any{f.Date, *key, f.NewCustomers, f.LostCustomers, f.RemovedCustomers,
+				row := []any{f.Date, *key}
+				if f.ChannelName != nil {
+					row = append(row, *f.ChannelName)
+				}
+				row = append(row, f.NewCustomers, f.LostCustomers, f.RemovedCustomers,
 					f.Relationships.Added, f.Relationships.DeletedByCustomer, f.Relationships.DeletedByMember,
-					f.Reconciled}
+					f.Reconciled)
 				if by == "member" {
 					row = append(row, f.WeComNewContactCnt, f.WeComNegativeFeedbackCnt)
 				}
@@ -291,9 +311,25 @@ type groupRow struct {
 	Complete bool `json:"complete"`
 }
 
+// channelCohortRow is a channel's part of a day's cohort, with its name.
+type channelCohortRow struct {
+	churn.ChannelCohort
+	ChannelName string `json:"channel_name"`
+	Complete    bool   `json:"complete"`
+}
+
 func (h statsHandler) cohorts(w http.ResponseWriter, r *http.Request) {
+	by := r.URL.Query().Get("by")
+	if by != "" && by != "channel" {
+		httpx.Error(w, http.StatusBadRequest, "bad_request", "by must be channel or absent, not "+strconv.Quote(by))
+		return
+	}
 	sp, ok := h.span(w, r)
 	if !ok {
+		return
+	}
+	if by == "channel" {
+		h.channelCohorts(w, r, sp)
 		return
 	}
 	rows, err := churn.CohortRange(r.Context(), h.st, sp.from, sp.to)
@@ -312,6 +348,35 @@ func (h statsHandler) cohorts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "cohorts": out})
+}
+
+func (h statsHandler) channelCohorts(w http.ResponseWriter, r *http.Request, sp span) {
+	cohorts, err := churn.ChannelCohortRange(r.Context(), h.st, sp.from, sp.to)
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	names, err := channels.Names(r.Context(), h.st)
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	rows := make([]channelCohortRow, len(cohorts))
+	for i, c := range cohorts {
+		rows[i] = channelCohortRow{ChannelCohort: c, ChannelName: names[c.Channel]}
+	}
+	out, lines := daysTable(sp, []any{"date", "channel", "channel_name", "new_customers", "lost_1d", "lost_7d", "lost_30d",
+		"rate_1d", "rate_7d", "rate_30d"}, rows,
+		func(c channelCohortRow) string { return c.Date },
+		func(c channelCohortRow) any { c.Complete = true; return c },
+		func(c channelCohortRow) []any {
+			return []any{c.Date, c.Channel, c.ChannelName, c.NewCustomers, c.Lost1d, c.Lost7d, c.Lost30d, c.Rate1d, c.Rate7d, c.Rate30d}
+		})
+	if wantsCSV(r) {
+		writeCSV(w, "cohorts-by-channel", lines)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"timezone": h.s.Loc.String(), "by": "channel", "cohorts": out})
 }
 
 func (h statsHandler) groups(w http.ResponseWriter, r *http.Request) {

@@ -145,10 +145,10 @@ func TestDailyStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := [][]string{
-			{"date", "channel", "new_customers", "lost_customers", "removed_customers", "added", "deleted_by_customer", "deleted_by_member", "reconciled", "complete"},
-			{testclock.Shift("2025-03-01"), "", "1", "0", "0", "1", "0", "0", "0", "true"},
-			{testclock.Shift("2025-03-01"), "poster", "1", "0", "0", "1", "0", "0", "0", "true"},
-			{testclock.Shift("2025-03-02"), "poster", "0", "1", "0", "0", "1", "0", "0", "true"},
+			{"date", "channel", "channel_name", "new_customers", "lost_customers", "removed_customers", "added", "deleted_by_customer", "deleted_by_member", "reconciled", "complete"},
+			{testclock.Shift("2025-03-01"), "", "", "1", "0", "0", "1", "0", "0", "0", "true"},
+			{testclock.Shift("2025-03-01"), "poster", "", "1", "0", "0", "1", "0", "0", "0", "true"},
+			{testclock.Shift("2025-03-02"), "poster", "", "0", "1", "0", "0", "1", "0", "0", "true"},
 		}
 		if !reflect.DeepEqual(rows, want) {
 			t.Errorf("csv = %v\nwant %v", rows, want)

@@ -12,7 +12,7 @@
 //
 // A channel's state is its id unless the operator chose one; a state seen in
 // events that no channel owns is adopted as an unnamed channel (Kind
-// "adopted", id = state) the operator can name.
+// "adopted", id AdoptedID(state)) the operator can name.
 package channels
 
 import (
@@ -92,7 +92,11 @@ type Channel struct {
 	// Tags are corp tag ids applied to every relationship the channel brings.
 	Tags []string `json:"tags,omitempty"`
 	// Welcome, when set, replaces the default welcome for this channel.
-	Welcome   *Welcome  `json:"welcome,omitempty"`
+	Welcome *Welcome `json:"welcome,omitempty"`
+	// Pending is set while WeCom is asked to create the way or link: a
+	// record left pending by a crash is repaired from WeCom's lists (see
+	// Service.Repair).
+	Pending   bool      `json:"pending,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is the store version, for conditional updates.

@@ -1,7 +1,8 @@
 // Package churn turns the event log into the numbers brands read every
 // morning: customers at the start and end of a day, new, lost and removed
 // customers, the churn rate, the same flows per member and per channel, the
-// early churn of each day's cohort of new customers, and group churn.
+// early churn of each day's cohort of new customers (also split by the
+// channel that brought them), and group churn.
 //
 // # Definitions
 //
@@ -62,6 +63,7 @@
 //	stat#member            sk YYYY-MM-DD#<member>           Daily flows per member
 //	stat#channel           sk YYYY-MM-DD#<channel>          Daily flows per channel (State of the add)
 //	stat#cohort            sk YYYY-MM-DD                    Cohort (early churn of the customers new that day)
+//	stat#cohort#channel    sk YYYY-MM-DD#<channel>          ChannelCohort (the same per channel of the add)
 //	stat#group             sk YYYY-MM-DD#<chat_id>          GroupDay
 //
 // Facts are written idempotently from events (same event, same key, same
@@ -136,6 +138,13 @@ type Cohort struct {
 	Rate30d      float64 `json:"rate_30d"`
 }
 
+// ChannelCohort is the part of a day's cohort that one channel brought
+// (the State of the add that made each customer new).
+type ChannelCohort struct {
+	Cohort
+	Channel string `json:"channel"`
+}
+
 // GroupDay is one customer group's day.
 type GroupDay struct {
 	Date         string `json:"date"`
@@ -157,6 +166,7 @@ const (
 	pkMember  = "stat#member"
 	pkChannel = "stat#channel"
 	pkCohort  = "stat#cohort"
+	pkChanCoh = "stat#cohort#channel"
 	pkGroup   = "stat#group"
 	pkMeta    = "rel#meta"
 )

@@ -78,6 +78,12 @@ func CohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]C
 	return everyDay(ctx, s, pkCohort, from, to, func(r Cohort) string { return r.Date }, func(d string) Cohort { return Cohort{Date: d} })
 }
 
+// ChannelCohortRange returns the per-channel cohorts from..to, by day then
+// channel; a channel has a row on the days it brought new customers.
+func ChannelCohortRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]ChannelCohort, error) {
+	return queryAll[ChannelCohort](ctx, s, dayRange(pkChanCoh, from, to))
+}
+
 // GroupRange returns the per-group rows from..to, by day then chat; a group
 // has a row on the days it had events.
 func GroupRange(ctx context.Context, s store.Store, from, to calendar.Day) ([]GroupDay, error) {

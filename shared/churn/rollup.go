@@ -46,8 +46,10 @@ type DayResult struct {
 	Members  []Flows
 	Channels []Flows
 	Cohort   Cohort
-	Groups   []GroupDay
-	Events   int64
+	// ChannelCohorts split Cohort by the channel of each new customer.
+	ChannelCohorts []ChannelCohort
+	Groups         []GroupDay
+	Events         int64
 }
 
 // Day computes day d and stores its results, replacing any earlier run of
@@ -222,9 +224,8 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool, s
 	res.Members = sortedFlows(t.members)
 	res.Channels = sortedFlows(t.channels)
 	res.Cohort = t.cohort
-	res.Cohort.Rate1d = ratio(t.cohort.Lost1d, t.cohort.NewCustomers)
-	res.Cohort.Rate7d = ratio(t.cohort.Lost7d, t.cohort.NewCustomers)
-	res.Cohort.Rate30d = ratio(t.cohort.Lost30d, t.cohort.NewCustomers)
+	res.Cohort.rates()
+	res.ChannelCohorts = sortedCohorts(t.chanCohorts)
 
 	if res.Groups, err = groupDays(ctx, r.Store, d, groups); err != nil {
 		return res, fmt.Errorf("rollup %s: %w", d, err)

@@ -1,7 +1,8 @@
 package churn
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -17,11 +18,14 @@ type tally struct {
 	members  map[string]*Flows
 	channels map[string]*Flows
 	cohort   Cohort
+	// chanCohorts are the day's cohort split by the channel that brought
+	// each new customer.
+	chanCohorts map[string]*ChannelCohort
 }
 
 func newTally(d calendar.Day) *tally {
 	return &tally{date: d.String(), daily: Flows{Date: d.String()}, members: map[string]*Flows{},
-		channels: map[string]*Flows{}, cohort: Cohort{Date: d.String()}}
+		channels: map[string]*Flows{}, cohort: Cohort{Date: d.String()}, chanCohorts: map[string]*ChannelCohort{}}
 }
 
 // rows returns the brand, member and channel rows one event is charged to.
@@ -130,31 +134,51 @@ func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
 		}
 	}
 	if isNew {
-		t.cohort.NewCustomers++
-		if d := dropAfterGain; d != nil && d.kind == kindDelCust {
-			after := time.Duration(d.at-firstGain.at) * time.Second
-			if after < 24*time.Hour {
-				t.cohort.Lost1d++
-			}
-			if after < 7*24*time.Hour {
-				t.cohort.Lost7d++
-			}
-			if after < CohortDays*24*time.Hour {
-				t.cohort.Lost30d++
+		cc := t.chanCohorts[firstGain.channel]
+		if cc == nil {
+			cc = &ChannelCohort{Cohort: Cohort{Date: t.date}, Channel: firstGain.channel}
+			t.chanCohorts[firstGain.channel] = cc
+		}
+		for _, co := range [2]*Cohort{&t.cohort, &cc.Cohort} {
+			co.NewCustomers++
+			if d := dropAfterGain; d != nil && d.kind == kindDelCust {
+				after := time.Duration(d.at-firstGain.at) * time.Second
+				if after < 24*time.Hour {
+					co.Lost1d++
+				}
+				if after < 7*24*time.Hour {
+					co.Lost7d++
+				}
+				if after < CohortDays*24*time.Hour {
+					co.Lost30d++
+				}
 			}
 		}
 	}
 	return c.live
 }
 
-func sortedFlows(m map[string]*Flows) []Flows {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// rates fills a cohort's shares from its counts.
+func (c *Cohort) rates() {
+	c.Rate1d = ratio(c.Lost1d, c.NewCustomers)
+	c.Rate7d = ratio(c.Lost7d, c.NewCustomers)
+	c.Rate30d = ratio(c.Lost30d, c.NewCustomers)
+}
+
+// sortedCohorts are the channel cohorts by channel, with their rates.
+func sortedCohorts(m map[string]*ChannelCohort) []ChannelCohort {
+	out := sortedByKey(m)
+	for i := range out {
+		out[i].rates()
 	}
-	sort.Strings(keys)
-	out := make([]Flows, 0, len(keys))
-	for _, k := range keys {
+	return out
+}
+func sortedFlows(m map[string]*Flows) []Flows { return sortedByKey(m) }
+
+// sortedByKey copies m's values out in the order of their keys.
+func sortedByKey[T any](m map[string]*T) []T {
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, *m[k])
 	}
 	return out

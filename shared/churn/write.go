@@ -59,6 +59,10 @@ func (r *Rollup) store(ctx context.Context, d calendar.Day, res DayResult) error
 	for _, f := range res.Channels {
 		channels[day+"#"+*f.Channel] = f
 	}
+	chanCohorts := map[string]any{}
+	for _, c := range res.ChannelCohorts {
+		chanCohorts[day+"#"+c.Channel] = c
+	}
 	groups := map[string]any{}
 	for _, g := range res.Groups {
 		groups[day+"#"+g.ChatID] = g
@@ -67,6 +71,9 @@ func (r *Rollup) store(ctx context.Context, d calendar.Day, res DayResult) error
 		return err
 	}
 	if err := replace(pkChannel, channels); err != nil {
+		return err
+	}
+	if err := replace(pkChanCoh, chanCohorts); err != nil {
 		return err
 	}
 	if err := replace(pkGroup, groups); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -48,9 +49,12 @@ type Data struct {
 // ChannelChurn is a channel's losses against its new customers.
 type ChannelChurn struct {
 	Channel string
-	New     int64
-	Lost    int64
-	Rate    float64
+	// Name is the channel's name (empty when the state has no named
+	// channel: the report shows the state).
+	Name string
+	New  int64
+	Lost int64
+	Rate float64
 }
 
 // MemberAlert is a member whose deletions by customers on the day are well
@@ -100,6 +104,10 @@ func Build(ctx context.Context, s store.Store, d calendar.Day) (Data, error) {
 	if err != nil {
 		return data, err
 	}
+	names, err := channels.Names(ctx, s)
+	if err != nil {
+		return data, err
+	}
 	byChan := map[string]*ChannelChurn{}
 	for _, f := range chans {
 		name := ""
@@ -108,7 +116,7 @@ func Build(ctx context.Context, s store.Store, d calendar.Day) (Data, error) {
 		}
 		c := byChan[name]
 		if c == nil {
-			c = &ChannelChurn{Channel: name}
+			c = &ChannelChurn{Channel: name, Name: names[name]}
 			byChan[name] = c
 		}
 		c.New += f.NewCustomers

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,10 +108,7 @@ func Render(d Data, l string, max int) string {
 
 	var chans []string
 	for _, c := range d.Channels {
-		name := c.Channel
-		if name == "" {
-			name = t.noChannel
-		}
+		name := cmp.Or(c.Name, c.Channel, t.noChannel)
 		chans = append(chans, "> "+fmt.Sprintf(t.channelLine, name, c.Lost, c.New, pct(c.Rate)))
 	}
 	var members []string

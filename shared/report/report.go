@@ -19,6 +19,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom"
@@ -276,11 +278,16 @@ func (r *Reporter) send(ctx context.Context, d calendar.Day, now time.Time) (boo
 	return true, r.Store.Delete(ctx, pkPending, d.String(), store.Always)
 }
 
-// render builds and renders d's report in the reporter's language.
+// render builds and renders d's report in the language of the brand's
+// settings (report_lang), else the reporter's.
 func (r *Reporter) render(ctx context.Context, d calendar.Day) (string, error) {
 	data, err := Build(ctx, r.Store, d)
 	if err != nil {
 		return "", err
 	}
-	return Render(data, r.Lang, wecom.MaxRobotMarkdownBytes), nil
+	set, err := channels.LoadSettings(ctx, r.Store)
+	if err != nil {
+		return "", err
+	}
+	return Render(data, cmp.Or(set.ReportLang, r.Lang), wecom.MaxRobotMarkdownBytes), nil
 }

@@ -1,5 +1,5 @@
 // Package root is the api function's composition root: the admin API
-// (stats, posts, Moments), tracked links, the dashboard, and every job for
+// (stats, posts, Moments, channels, tags, settings), tracked links, the dashboard, and every job for
 // POST /api/jobs/{job} — the same registries the poster and rollup timers
 // run. It links no callback code.
 package root
@@ -11,6 +11,7 @@ import (
 	posterroot "github.com/siyuhq/siyu/functions/poster/root"
 	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/shared/api"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/dashboard"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
@@ -29,6 +30,9 @@ type API struct {
 	Posts *posts.Service
 	// Moments follows their engagement (the local demo syncs it quietly).
 	Moments *moments.Service
+	// Channels manages channels, tags and settings (the local demo makes
+	// its channels through it).
+	Channels *channels.Service
 	// Routes are every route with its auth, as registered.
 	Routes []api.Route
 }
@@ -51,9 +55,11 @@ func Build(d start.Deps) *API {
 	api.MountStats(s, d.Store)
 	api.MountPosts(s, ps)
 	api.MountMoments(s, ms)
+	cs := channels.New(d.Store, wc, cfg.Loc, d.Logger, d.Now)
+	api.MountChannels(s, cs)
 	api.MountJobs(s, reg)
 	s.Public("GET /{$}", dashboard.Handler)
-	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Routes: s.Routes()}
+	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Channels: cs, Routes: s.Routes()}
 }
 
 // New is the function.

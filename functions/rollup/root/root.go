@@ -1,14 +1,18 @@
 // Package root is the rollup function's composition root: the nightly
-// chain (sync → rollup → moments → report) and each step alone, for
+// chain (sync → rollup, which adopts unknown channel states → moments →
+// report) and each step alone, for
 // backfills. It links no dashboard, callback or API code.
 package root
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	posterroot "github.com/siyuhq/siyu/functions/poster/root"
+	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/jobs"
@@ -37,7 +41,7 @@ func Jobs(d start.Deps, wc *wecom.Client, ms *moments.Service) *jobs.Registry {
 	cfg := d.Config
 	reg := jobs.NewRegistry(d.Logger)
 
-	reg.Add("rollup", churn.New(d.Store, cfg.Loc, d.Logger, d.Now).Job())
+	reg.Add("rollup", AdoptAfter(churn.New(d.Store, cfg.Loc, d.Logger, d.Now).Job(), d))
 
 	if wc != nil {
 		reg.Add("sync", contactsync.New(d.Store, wc, cfg.CorpID, cfg.Loc, d.Logger, d.Now).Job())
@@ -73,4 +77,42 @@ func New(_ context.Context, d start.Deps) (start.Function, error) {
 	wc := d.WeCom()
 	ms := Moments(d, wc, posterroot.Posts(d, wc))
 	return start.Function{Jobs: Jobs(d, wc, ms).Only(Timers...)}, nil
+}
+
+// AdoptAfter runs rollup, then adopts as unnamed channels the states of
+// the days it stored that no channel owns (channels.Adopt): the per-channel
+// rows it just wrote name them, so the cost follows the days rolled, and
+// no read ever writes.
+func AdoptAfter(rollup jobs.Func, d start.Deps) jobs.Func {
+	return func(ctx context.Context, req jobs.Request) (jobs.Result, error) {
+		res, err := rollup(ctx, req)
+		if err != nil {
+			return res, err
+		}
+		from, err1 := calendar.Parse(fmt.Sprint(res["from"]))
+		to, err2 := calendar.Parse(fmt.Sprint(res["to"]))
+		if err := errors.Join(err1, err2); err != nil {
+			return res, fmt.Errorf("adopt channels: the rollup's days: %w", err)
+		}
+		rows, err := churn.ChannelRange(ctx, d.Store, from, to)
+		if err != nil {
+			return res, fmt.Errorf("adopt channels: %w", err)
+		}
+		states := make([]string, 0, len(rows))
+		for _, f := range rows {
+			if f.Channel != nil {
+				states = append(states, *f.Channel)
+			}
+		}
+		now := time.Now
+		if d.Now != nil {
+			now = d.Now
+		}
+		n, err := channels.Adopt(ctx, d.Store, states, now())
+		if err != nil {
+			return res, fmt.Errorf("adopt channels: %w", err)
+		}
+		res["channels_adopted"] = n
+		return res, nil
+	}
 }

@@ -12,6 +12,7 @@ import (
 	apiroot "github.com/siyuhq/siyu/functions/api/root"
 	callbackroot "github.com/siyuhq/siyu/functions/callback/root"
 	"github.com/siyuhq/siyu/shared/callback"
+	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -28,6 +29,8 @@ type Stack struct {
 	Posts *posts.Service
 	// Moments syncs engagement (the demo runs it quietly every minute).
 	Moments *moments.Service
+	// Channels makes channels and tags (the demo makes two).
+	Channels *channels.Service
 	// Store and Loc are the stack's store and the brand's zone.
 	Store store.Store
 	Loc   *time.Location
@@ -50,7 +53,7 @@ func New(d start.Deps) (*Stack, error) {
 		mux.Handle(callbackroot.Path, h)
 	}
 	a := apiroot.Build(d)
-	s.Posts, s.Moments, s.Jobs = a.Posts, a.Moments, a.Jobs
+	s.Posts, s.Moments, s.Channels, s.Jobs = a.Posts, a.Moments, a.Channels, a.Jobs
 	mux.Handle("/", a.Handler)
 	s.handler = httpx.NoFraming(mux)
 	return s, nil
