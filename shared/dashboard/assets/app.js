@@ -41,7 +41,8 @@ const T = {
     settings_title: "设置", settings_na: "设置接口暂不可用（此版本未提供 /api/settings）。", churn_alert: "客户删除成员时提醒该成员",
     deletion_alert: "删人提醒：成员短时间内删除多位客户时提醒管理员", threshold: "阈值（人）", window: "时间窗（分钟）",
     admins: "接收提醒的管理员 userid（逗号分隔）", default_welcome: "默认欢迎语", report_lang: "日报语言", lang_default: "默认（中文）",
-    field: "字段",
+    field: "字段", show_all: "显示全部 {n} 天", funnel: "转化漏斗", publish_rate: "发表率", engagement_rate: "互动率", conversion_rate: "转化率",
+    funnel_help: "漏斗：目标成员 → 已发表 → 触达客户 → 互动客户 → 点击（去重）→ 转化。", cap_help: "日期右上角：当天朋友圈数 / 每位客户每天可见上限。",
   },
   en: {
     brand: "Siyu console", logout: "Sign out", nav_overview: "Overview", nav_channels: "Channels", nav_members: "Members", nav_groups: "Groups",
@@ -76,7 +77,8 @@ const T = {
     settings_title: "Settings", settings_na: "Settings are not available (this version has no /api/settings).", churn_alert: "Tell a member when a customer deletes them",
     deletion_alert: "Deletion alert: tell admins when a member deletes many customers quickly", threshold: "Threshold (customers)", window: "Window (minutes)",
     admins: "Admin userids to alert (comma separated)", default_welcome: "Default welcome message", report_lang: "Report language", lang_default: "Default (Chinese)",
-    field: "Field",
+    field: "Field", show_all: "Show all {n} days", funnel: "Funnel", publish_rate: "Publish rate", engagement_rate: "Engagement rate", conversion_rate: "Conversion rate",
+    funnel_help: "Funnel: members targeted → published → customers reached → engaged → unique clickers → conversions.", cap_help: "Top right of each day: its Moments / the most a customer may see per day.",
   },
 };
 const t = (k, vars) => {
@@ -111,10 +113,11 @@ const addDays = (d, n) => {
   return new Date(Date.UTC(y, m - 1, dd + n)).toISOString().slice(0, 10);
 };
 const dow = (d) => { const [y, m, dd] = d.split("-").map(Number); return (new Date(Date.UTC(y, m - 1, dd)).getUTCDay() + 6) % 7; };
+const zoneFmt = new Intl.DateTimeFormat("en-US", { timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", second: "2-digit" });
 function parts(ms) {
   const p = {};
-  for (const x of new Intl.DateTimeFormat("en-US", { timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms))) p[x.type] = x.value;
+  for (const x of zoneFmt.formatToParts(new Date(ms))) p[x.type] = x.value;
   return p;
 }
 const dayOf = (iso) => { const p = parts(Date.parse(iso)); return p.year + "-" + p.month + "-" + p.day; };
@@ -184,11 +187,12 @@ function downloadCSV(name, cols, rows) {
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
-// table renders rows under a heading with a CSV button; cols are
-// {key, label, fmt?, num?, csv?}; flag(row) marks a row.
-function table(name, title, cols, rows, flag) {
+// table renders rows under a heading with a CSV button (of csvRows when
+// the table shows fewer); cols are {key, label, fmt?, num?, csv?};
+// flag(row) marks a row.
+function table(name, title, cols, rows, flag, csvRows) {
   const head = h("div", { class: "tablehead" }, h("h2", { text: title }),
-    h("button", { type: "button", class: "spacer", "data-csv": name, onclick: () => downloadCSV(name, cols, rows) }, t("csv")));
+    h("button", { type: "button", class: "spacer", "data-csv": name, onclick: () => downloadCSV(name, cols, csvRows || rows) }, t("csv")));
   if (!rows.length) return h("section", {}, head, h("p", { class: "help", text: t("none") }));
   const tb = h("table", { class: "cardify", "data-table": name },
     h("thead", {}, h("tr", {}, cols.map((c) => h("th", { class: c.num ? "num" : null, scope: "col" }, t(c.label || c.key))))),
@@ -213,7 +217,7 @@ async function chart(name, from, to, title, series) {
     const d = hit.dataset;
     if (d.incomplete) { tip.textContent = d.date + " · " + t("not_rolled_long"); return; }
     tip.textContent = d.date + " · " + series.map((s) => {
-      const v = d[s.replace(/_([a-z0-9])/g, (m, c) => c.toUpperCase())];
+      const v = d[s]; // data-churn_rate is dataset["churn_rate"]
       return t(s) + " " + (v === undefined ? "—" : (name === "net" ? num(+v) : pct(+v)));
     }).join(" · ");
   };
@@ -264,20 +268,22 @@ pages.overview = async function (el, opts) {
   })));
   const sw = h("div", { class: "row", role: "group", "aria-label": "range" }, [30, 90].map((n) =>
     h("button", { type: "button", "aria-pressed": String(n === span), onclick: () => render({ span: n }) }, t("days" + n))));
-  el.append(h("h2", {}, ""), sw);
+  el.append(h("h2", { text: t("churn_chart") + " · " + t("net_chart") }), sw);
   const charts = await Promise.all([
     chart("churn", from, yesterday, t("churn_chart"), ["churn_rate"]),
     chart("net", from, yesterday, t("net_chart"), ["net"]),
     chart("cohorts", from, yesterday, t("cohort_chart"), ["rate_1d", "rate_7d", "rate_30d"]),
   ]);
-  el.append(h("div", { class: "cards charts" }, charts));
-  const rows = days.slice(-span).reverse();
+  el.append(h("div", { class: "charts" }, charts));
+  const all = days.slice(-span).reverse();
+  const rows = opts.allRows ? all : all.slice(0, 14);
   const nr = (k, f) => ({ key: k, num: true, fmt: (r) => r.complete ? (f || num)(r[k]) : h("span", { class: "incomplete", text: t("not_rolled") }) });
   el.append(table("daily", t("daily_table"), [
     { key: "date" }, nr("customers_start"), nr("new_customers"), nr("lost_customers"), nr("removed_customers"),
     { key: "net", num: true, fmt: (r) => r.complete ? num(netOf(r)) : "", csv: netOf }, nr("customers_end"), nr("churn_rate", pct),
     { key: "complete", fmt: (r) => r.complete ? "✓" : t("not_rolled") },
-  ], rows));
+  ], rows, null, all));
+  if (rows.length < all.length) el.append(h("button", { type: "button", id: "all-days", onclick: () => render({ ...opts, allRows: true }) }, t("show_all", { n: all.length })));
 };
 
 // by aggregates complete rows by key.
@@ -442,7 +448,7 @@ pages.posts = async function (el, opts) {
   el.append(formBox);
   const cal = h("div", { class: "cal " + view, "data-calendar": view });
   const dows = lang === "en" ? ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] : ["一", "二", "三", "四", "五", "六", "日"];
-  for (const d of dows) cal.append(h("div", { class: "dow", text: d }));
+  if (view === "month") for (const d of dows) cal.append(h("div", { class: "dow", text: d }));
   const byDay = new Map();
   for (const p of posts) { const d = dayOf(p.send_at); byDay.set(d, [...(byDay.get(d) || []), p]); }
   for (let d = from; d <= to; d = addDays(d, 1)) {
@@ -455,7 +461,7 @@ pages.posts = async function (el, opts) {
     }
     cal.append(cell);
   }
-  el.append(cal);
+  el.append(cal, h("p", { class: "help", text: t("cap_help") }));
   el.append(table("posts", t("posts_list"), [
     { key: "send_at", fmt: (p) => fmtTime(p.send_at), csv: (p) => fmtTime(p.send_at) }, { key: "kind", fmt: (p) => t(p.kind), csv: (p) => p.kind },
     { key: "status", fmt: (p) => h("span", { class: "badge " + p.status, text: t(p.status === "failed" ? "failed_s" : p.status) }), csv: (p) => p.status },
@@ -537,24 +543,25 @@ pages.moments = async function (el) {
   const texts = new Map(pl.posts.map((p) => [p.id, p.text || ""]));
   const rows = (st.posts || []).map((f) => ({ ...f, text: texts.get(f.post_id) || "" }));
   el.append(h("h1", { text: t("moments_title") }));
-  const ranked = rows.filter((r) => r.customers_reached > 0).sort((a, b) => b.click_rate - a.click_rate || b.engagement_rate - a.engagement_rate);
+  // Best and worst by click rate, by engagement while nobody has clicked.
+  const clicked = rows.some((r) => r.clicks > 0);
+  const key = clicked ? "click_rate" : "engagement_rate";
+  const ranked = rows.filter((r) => r.customers_reached > 0).sort((a, b) => b[key] - a[key]);
   if (ranked.length) {
-    const card = (k, r) => h("div", { class: "card metric", "data-rank": k }, h("div", { class: "label", text: t(k) }),
-      h("div", { class: "value", text: pct(r.click_rate) }), h("div", { class: "delta", text: t("click_rate") + " · " + (r.text || r.post_id).slice(0, 40) }));
+    const card = (k, r) => h("div", { class: "card metric", "data-rank": k }, h("div", { class: "label", text: t(k) + " · " + t(key) }),
+      h("div", { class: "value", text: pct(r[key]) }), h("div", { class: "delta", text: (r.text || r.post_id).slice(0, 40) }));
     el.append(h("div", { class: "cards" }, card("best", ranked[0]), ranked.length > 1 ? card("worst", ranked[ranked.length - 1]) : null));
   }
-  const bar = (r) => {
-    const top = Math.max(1, r.members_targeted, r.customers_reached);
-    return h("div", { class: "funnel", "aria-hidden": "true" }, ["members_targeted", "members_published", "customers_reached", "customers_engaged", "unique_clickers", "conversions"]
-      .map((k) => { const i = h("i", { title: t(k) }); i.style.width = Math.round(100 * (r[k] || 0) / top) + "%"; return i; }));
-  };
-  el.append(table("moments", t("nav_moments"), [
+  const rate = (k) => ({ key: k, num: true, fmt: (r) => pct(r[k]) });
+  el.append(table("moments", t("funnel"), [
     { key: "post_id", label: "post", fmt: (r) => (r.text || r.post_id).slice(0, 40), csv: (r) => r.post_id },
+    { key: "kind", fmt: (r) => t(r.kind), csv: (r) => r.kind },
     { key: "members_targeted", label: "targeted", num: true }, { key: "members_published", label: "published", num: true },
     { key: "customers_reached", label: "reached", num: true }, { key: "customers_engaged", label: "engaged", num: true },
-    { key: "clicks", num: true }, { key: "conversions", num: true }, { key: "conversion_value", label: "value", num: true },
-    { key: "click_rate", num: true, fmt: (r) => pct(r.click_rate) }, { key: "funnel", fmt: bar, csv: () => "" },
+    { key: "unique_clickers", label: "clicks", num: true }, { key: "conversions", num: true }, { key: "conversion_value", label: "value", num: true },
+    rate("publish_rate"), rate("engagement_rate"), rate("click_rate"), rate("conversion_rate"),
   ], rows));
+  el.append(h("p", { class: "help", text: t("funnel_help") }));
 };
 
 pages.settings = async function (el) {
@@ -614,6 +621,7 @@ async function render(opts) {
   el.setAttribute("aria-busy", "false");
   el.dataset.renderMs = String(Math.round(performance.now() - started));
   main().replaceChildren(el);
+  if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
   document.body.dataset.ready = page;
 }
 
