@@ -191,17 +191,20 @@ func niceTicks(lo, hi float64, percent bool) []float64 {
 	if !percent && step < 1 {
 		step = 1
 	}
-	start := math.Floor(lo/step) * step
+	start := math.Floor(lo/step+1e-9) * step
 	var t []float64
-	for v := start; v <= hi+step*1e-9 || len(t) < 2; v += step {
-		t = append(t, math.Round(v/step)*step)
+	for i := 0; ; i++ {
+		v := start + float64(i)*step
+		t = append(t, v)
+		if len(t) >= 2 && v >= hi-step*1e-9 {
+			return t // the last gridline is at or above the highest value
+		}
 	}
-	return t
 }
 
 func label(v float64, percent bool) string {
 	if percent {
-		p := v * 100
+		p := math.Round(v*1e6) / 1e4 // a percentage without float noise
 		if p == math.Trunc(p) {
 			return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 		}
