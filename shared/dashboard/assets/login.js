@@ -3,13 +3,15 @@
 // the address bar and history, and sign in; nothing keeps it.
 (function () {
   "use strict";
-  var m = /^#token=([^&]+)/.exec(location.hash);
-  if (!m) return;
-  history.replaceState(null, "", location.pathname);
-  var tok;
-  try { tok = decodeURIComponent(m[1]); } catch (e) { return; }
-  var f = document.getElementById("login-form");
-  if (document.getElementById("login-error")) return; // it was wrong: let the operator type
-  document.getElementById("token").value = tok;
-  f.submit();
+  function fromLink() {
+    var m = /^#token=([^&]+)/.exec(location.hash);
+    if (!m) return;
+    history.replaceState(null, "", location.pathname);
+    var tok;
+    try { tok = decodeURIComponent(m[1]); } catch (e) { return; }
+    document.getElementById("token").value = tok;
+    document.getElementById("login-form").submit();
+  }
+  window.addEventListener("hashchange", fromLink);
+  if (!document.getElementById("login-error")) fromLink(); // a refused link: let the operator type
 })();
