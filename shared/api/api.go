@@ -70,6 +70,7 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 // console's session and CSRF check) runs before h.
 func (s *Server) Admin(pattern string, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Admin: true})
+	h = withGzip(h)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="siyu"`)

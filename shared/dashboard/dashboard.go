@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/api"
@@ -120,7 +119,7 @@ func (c *Console) write(w http.ResponseWriter, r *http.Request, status int, ctyp
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Add("Vary", "Accept-Encoding")
-	if gzBody != nil && acceptsGzip(r) {
+	if gzBody != nil && api.AcceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		body = gzBody
 	}
@@ -132,16 +131,6 @@ func (c *Console) write(w http.ResponseWriter, r *http.Request, status int, ctyp
 	_, _ = w.Write(body)
 }
 
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
-}
-
 // render executes t and answers it with status, compressed if possible.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
 	var b bytes.Buffer
@@ -151,7 +140,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, t *
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	var zb []byte
-	if acceptsGzip(r) {
+	if api.AcceptsGzip(r) {
 		zb = gz(b.Bytes())
 	}
 	c.write(w, r, status, "text/html; charset=utf-8", b.Bytes(), zb)

@@ -25,7 +25,7 @@ const T = {
     save: "保存", cancel: "取消", edit: "编辑", del: "删除", name_it: "命名", confirm_delete: "确定删除该渠道？已生成的二维码将失效。",
     saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", unnamed: "未命名",
     member: "成员", member_stats: "成员（近 30 天）", added: "Siyu 新增", deleted_by_customer: "被客户删除", deleted_by_member: "成员删除客户",
-    wecom_new: "企业微信新增", wecom_neg: "企业微信被删/拉黑", disagree: "不一致", disagree_note: "红色行：Siyu 与企业微信的统计不一致（可能有回调丢失）。",
+    wecom_new: "企业微信新增", wecom_neg: "企业微信被删/拉黑", disagree: "不一致", disagree_note: "企业微信的数字只含夜间同步读到的日期，与 Siyu 同日的数字对比；「a ≠ b」与红色行表示不一致（可能有回调丢失）。",
     group: "客户群", group_stats: "客户群（近 30 天）", joins: "入群", quits_self: "主动退群", quits_removed: "被移出", members_now: "当前人数", quit_rate: "退群率",
     posts_title: "发布日历", week: "周", month: "月", prev: "上一页", next: "下一页", this_period: "本期",
     cap: "朋友圈上限使用", cap_full: "已满", new_post: "新建发布", edit_post: "编辑发布（取消原发布并重新创建）",
@@ -61,7 +61,7 @@ const T = {
     save: "Save", cancel: "Cancel", edit: "Edit", del: "Delete", name_it: "Name it", confirm_delete: "Delete this channel? Its QR code stops working.",
     saved: "Saved", deleted: "Deleted", qr: "QR code / link", unnamed: "Unnamed",
     member: "Member", member_stats: "Members (last 30 days)", added: "Added (Siyu)", deleted_by_customer: "Deleted by customer", deleted_by_member: "Deleted by member",
-    wecom_new: "WeCom new", wecom_neg: "WeCom deleted/blocked", disagree: "Disagree", disagree_note: "Red rows: Siyu and WeCom disagree (a callback may have been lost).",
+    wecom_new: "WeCom new", wecom_neg: "WeCom deleted/blocked", disagree: "Disagree", disagree_note: "WeCom's numbers cover the days the nightly sync read and are compared with Siyu's for those days; “a ≠ b” and red rows disagree (a callback may have been lost).",
     group: "Group", group_stats: "Groups (last 30 days)", joins: "Joins", quits_self: "Quit", quits_removed: "Removed", members_now: "Members", quit_rate: "Quit rate",
     posts_title: "Post calendar", week: "Week", month: "Month", prev: "Previous", next: "Next", this_period: "Today",
     cap: "Moments cap used", cap_full: "Full", new_post: "New post", edit_post: "Edit post (cancels it and creates it again)",
@@ -389,17 +389,28 @@ function channelForm(box, c, tagGroups) {
 
 pages.members = async function (el) {
   const stats = await must("/api/stats/daily?by=member&" + last30());
-  const rows = aggregate(stats.days, "member", ["relationships.added", "relationships.deleted_by_customer", "relationships.deleted_by_member",
-    "wecom_new_contact_cnt", "wecom_negative_feedback_cnt"]).map((r) => ({
-    member: r.member, added: r["relationships.added"], deleted_by_customer: r["relationships.deleted_by_customer"],
-    deleted_by_member: r["relationships.deleted_by_member"],
-    wecom_new: r.has_wecom_new_contact_cnt ? r.wecom_new_contact_cnt : null, wecom_neg: r.has_wecom_negative_feedback_cnt ? r.wecom_negative_feedback_cnt : null,
-  })).map((r) => ({ ...r, disagree: (r.wecom_new !== null && r.wecom_new !== r.added) || (r.wecom_neg !== null && r.wecom_neg !== r.deleted_by_customer) }))
+  // WeCom's numbers exist only for the days the nightly sync read: compare
+  // them with Siyu's of those same days.
+  const m = new Map();
+  for (const d of stats.days) {
+    if (!d.complete) continue;
+    const r = m.get(d.member) || { member: d.member, added: 0, deleted_by_customer: 0, deleted_by_member: 0, wecom_new: null, wecom_neg: null, siyu_new: 0, siyu_neg: 0 };
+    const rel = d.relationships || {};
+    r.added += rel.added || 0; r.deleted_by_customer += rel.deleted_by_customer || 0; r.deleted_by_member += rel.deleted_by_member || 0;
+    if (d.wecom_new_contact_cnt !== undefined && d.wecom_new_contact_cnt !== null) {
+      r.wecom_new = (r.wecom_new || 0) + d.wecom_new_contact_cnt; r.siyu_new += rel.added || 0;
+      r.wecom_neg = (r.wecom_neg || 0) + (d.wecom_negative_feedback_cnt || 0); r.siyu_neg += rel.deleted_by_customer || 0;
+    }
+    m.set(d.member, r);
+  }
+  const rows = [...m.values()].map((r) => ({ ...r, disagree: r.wecom_new !== null && (r.wecom_new !== r.siyu_new || r.wecom_neg !== r.siyu_neg) }))
     .sort((a, b) => b.added - a.added);
   el.append(h("h1", { text: t("nav_members") }), h("p", { class: "help", text: t("disagree_note") }));
+  const vs = (w, sy) => (r) => r[w] === null ? "—" : r[w] === r[sy] ? num(r[w]) : num(r[w]) + " ≠ " + num(r[sy]);
   el.append(table("members", t("member_stats"), [
     { key: "member" }, { key: "added", num: true }, { key: "deleted_by_customer", num: true }, { key: "deleted_by_member", num: true },
-    { key: "wecom_new", num: true }, { key: "wecom_neg", num: true }, { key: "disagree", fmt: (r) => r.disagree ? "⚠ " + t("disagree") : "" },
+    { key: "wecom_new", num: true, fmt: vs("wecom_new", "siyu_new") }, { key: "wecom_neg", num: true, fmt: vs("wecom_neg", "siyu_neg") },
+    { key: "disagree", fmt: (r) => r.disagree ? "⚠ " + t("disagree") : "" },
   ], rows, (r) => r.disagree));
 };
 
