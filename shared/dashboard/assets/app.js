@@ -353,20 +353,23 @@ function channelForm(box, c, tagGroups) {
   const v = c || { kind: "contact_way", type: "single", members: [], departments: [], tags: [], skip_verify: true, welcome: null };
   const link = ((v.welcome && v.welcome.attachments) || []).find((a) => a.type === "link") || {};
   const tagIDs = new Set(v.tags || []);
+  const managed = !c || c.kind !== "adopted"; // an adopted channel is only named
   const f = h("form", { class: "stack card", id: "channel-form" },
     h("label", {}, t("name"), h("input", { name: "name", value: v.name || "", required: true })),
     c ? null : h("label", {}, t("kind"), h("select", { name: "kind" }, ["contact_way", "acquisition_link"].map((k) => h("option", { value: k, selected: v.kind === k }, t(k))))),
     c ? null : h("label", {}, t("state"), h("input", { name: "state", value: v.state || "", maxlength: "30" })),
-    h("label", {}, t("type"), h("select", { name: "type" }, ["single", "multi"].map((k) => h("option", { value: k, selected: v.type === k }, t(k))))),
-    h("label", {}, t("members"), h("input", { name: "members", value: (v.members || []).join(",") })),
-    h("label", {}, t("departments"), h("input", { name: "departments", value: (v.departments || []).join(","), inputmode: "numeric" })),
-    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "skip_verify", checked: !!v.skip_verify }), t("skip_verify")),
+    managed ? [
+      h("label", {}, t("type"), h("select", { name: "type" }, ["single", "multi"].map((k) => h("option", { value: k, selected: v.type === k }, t(k))))),
+      h("label", {}, t("members"), h("input", { name: "members", value: (v.members || []).join(",") })),
+      h("label", {}, t("departments"), h("input", { name: "departments", value: (v.departments || []).join(","), inputmode: "numeric" })),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "skip_verify", checked: !!v.skip_verify }), t("skip_verify")),
+      tagGroups.length ? h("fieldset", {}, h("legend", { text: t("tags") }), tagGroups.map((g) => h("div", {}, h("strong", { text: g.group_name }), " ",
+        (g.tags || []).map((tg) => h("label", { class: "inline" }, h("input", { type: "checkbox", name: "tag", value: tg.id, checked: tagIDs.has(tg.id) }), tg.name))))) : null,
+      h("label", {}, t("welcome_text"), h("textarea", { name: "welcome" }, (v.welcome && v.welcome.text) || "")),
+      h("label", {}, t("link_url"), h("input", { name: "link_url", type: "url", value: link.url || "" })),
+      h("label", {}, t("link_title"), h("input", { name: "link_title", value: link.title || "" })),
+    ] : null,
     h("label", {}, t("remark"), h("input", { name: "remark", value: v.remark || "" })),
-    tagGroups.length ? h("fieldset", {}, h("legend", { text: t("tags") }), tagGroups.map((g) => h("div", {}, h("strong", { text: g.group_name }), " ",
-      (g.tags || []).map((tg) => h("label", { class: "inline" }, h("input", { type: "checkbox", name: "tag", value: tg.id, checked: tagIDs.has(tg.id) }), tg.name))))) : null,
-    h("label", {}, t("welcome_text"), h("textarea", { name: "welcome" }, (v.welcome && v.welcome.text) || "")),
-    h("label", {}, t("link_url"), h("input", { name: "link_url", type: "url", value: link.url || "" })),
-    h("label", {}, t("link_title"), h("input", { name: "link_title", value: link.title || "" })),
     h("p", { class: "error", role: "alert", id: "channel-error" }),
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => { box.textContent = ""; } }, t("cancel"))));
   f.addEventListener("submit", async (e) => {
@@ -378,7 +381,10 @@ function channelForm(box, c, tagGroups) {
     const atts = fd.get("link_url") ? [{ type: "link", url: fd.get("link_url"), title: fd.get("link_title") }] : [];
     body.welcome = fd.get("welcome") || atts.length ? { text: fd.get("welcome"), attachments: atts } : null;
     if (!c) { body.kind = fd.get("kind"); if (fd.get("state")) body.state = fd.get("state"); }
-    const r = c ? await api("PATCH", "/api/channels/" + encodeURIComponent(c.id), body) : await api("POST", "/api/channels", body);
+    // An adopted channel (a state seen in events, made outside Siyu) is
+    // only named: WeCom holds the rest.
+    const send = c && c.kind === "adopted" ? { name: body.name, remark: body.remark } : body;
+    const r = c ? await api("PATCH", "/api/channels/" + encodeURIComponent(c.id), send) : await api("POST", "/api/channels", body);
     if (!r.ok) { $("#channel-error").textContent = explain(r); return; }
     say(t("saved"), "ok");
     render();
