@@ -98,10 +98,12 @@ func (b browserT) wait(expr string) {
 	b.t.Fatalf("waiting for %s: %v\npage: %s", expr, last, body)
 }
 
+// click activates the element sel finds once it exists, as a tap does
+// (in the page, so a re-render in between cannot leave a stale node).
 func (b browserT) click(sel string) {
 	b.t.Helper()
 	b.wait(fmt.Sprintf(`!!document.querySelector(%q)`, sel))
-	b.do(chromedp.Click(chromedp.CSS(sel)))
+	b.eval(fmt.Sprintf(`document.querySelector(%q).click(); true`, sel), nil)
 }
 
 func (b browserT) setValue(sel, v string) {
@@ -303,7 +305,7 @@ func TestTheConsoleInChromium(t *testing.T) {
 		b.t = t
 		b.eval(`window.confirm = () => true; true`, nil)
 		b.click(fmt.Sprintf(`[data-cancel=%q]`, postID))
-		b.wait(`document.querySelector("#status").textContent.includes("已取消")`)
+		b.wait(fmt.Sprintf(`document.querySelector("#status").textContent.includes("已取消") && !document.querySelector('[data-cancel=%q]')`, postID))
 		var p struct{ Status string }
 		api("/api/posts/"+postID, &p)
 		if p.Status != "canceled" {
