@@ -138,6 +138,22 @@ func (b browserT) load(p string) loadMetrics {
 	return m
 }
 
+// screenshot saves the window as ScreenshotDir/name.png.
+func (b browserT) screenshot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", ScreenshotDir) // from the repository's root
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // page opens a console page and waits for it to render.
 func (b browserT) page(name string) {
 	b.t.Helper()
@@ -212,6 +228,10 @@ func TestTheConsoleInChromium(t *testing.T) {
 		b.t = t
 		b.do(chromedp.Navigate(srv.URL + "/"))
 		b.wait(`location.pathname === "/login" && !!document.querySelector("#token")`)
+		for _, size := range [][2]int64{{390, 844}, {1366, 900}} {
+			b.do(chromedp.EmulateViewport(size[0], size[1]))
+			b.screenshot(fmt.Sprintf("login-%d", size[0]))
+		}
 	})
 	t.Run("a wrong token is refused in Chinese", func(t *testing.T) {
 		b.t = t
@@ -345,10 +365,6 @@ func TestTheConsoleInChromium(t *testing.T) {
 
 	t.Run("every page is light, fits 390 px without sideways scrolling, and has its screenshots", func(t *testing.T) {
 		b.t = t
-		shots := filepath.Join("..", "..", ScreenshotDir)
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
 		b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
 				return err
@@ -378,13 +394,7 @@ func TestTheConsoleInChromium(t *testing.T) {
 				if m.Wide {
 					t.Errorf("%s scrolls sideways at %d px", p, size[0])
 				}
-				png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%d.png", p, size[0])), png, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				b.screenshot(fmt.Sprintf("%s-%d", p, size[0]))
 			}
 		}
 		b.do(chromedp.EmulateViewport(1366, 900))
