@@ -204,7 +204,7 @@ function table(name, title, cols, rows, flag, csvRows) {
 // ---- charts (SVG from the API) ----
 async function chart(name, from, to, title, series) {
   const box = h("div", { class: "card" }, h("h2", { text: title }));
-  const legend = h("div", { class: "legend" }, series.map((s, i) => h("span", { class: "s" + i, text: t(s) })), h("span", { class: "inc", text: t("incomplete_days") }));
+  const legend = h("div", { class: "legend" }, series.map((s, i) => h("span", { class: name === "net" ? "s2" : "s" + i, text: t(s) })), h("span", { class: "inc", text: t("incomplete_days") }));
   const tip = h("p", { class: "tip", role: "status", "aria-live": "polite", text: t("tap_hint") });
   box.append(legend);
   const r = await fetch("/api/charts/" + name + "?from=" + from + "&to=" + to, { credentials: "same-origin" });
