@@ -103,7 +103,7 @@ func (b browserT) wait(expr string) {
 func (b browserT) click(sel string) {
 	b.t.Helper()
 	b.wait(fmt.Sprintf(`!!document.querySelector(%q)`, sel))
-	b.eval(fmt.Sprintf(`document.querySelector(%q).click(); true`, sel), nil)
+	b.eval(fmt.Sprintf(`(e => e.click ? e.click() : e.dispatchEvent(new MouseEvent("click", {bubbles: true})))(document.querySelector(%q)); true`, sel), nil)
 }
 
 func (b browserT) setValue(sel, v string) {
@@ -280,9 +280,21 @@ func TestTheConsoleInChromium(t *testing.T) {
 			t.Error("no chart drawn")
 		}
 		// A tap shows the day's value.
-		b.eval(`document.querySelector("[data-chart=churn] .hit:last-of-type").dispatchEvent(new MouseEvent("click", {bubbles: true})); true`, nil)
+		b.click("[data-chart=churn] .hit:last-of-type")
 		if tip := b.text("[data-chart=churn] + .tip"); !strings.Contains(tip, y) || !strings.Contains(tip, "%") {
 			t.Errorf("tapping the chart shows %q", tip)
+		}
+	})
+
+	t.Run("over 90 days the days before the data began are marked not rolled up, never zero", func(t *testing.T) {
+		b.t = t
+		b.click(`[aria-label=range] button:last-child`)
+		b.wait(`document.querySelectorAll("[data-chart=churn] svg .inc").length > 30 && !!document.querySelector("#all-days")`)
+		b.click("#all-days")
+		b.wait(`document.querySelector("[data-table=daily]").innerText.includes("未汇总")`)
+		b.click(`[data-chart=churn] svg .hit[data-incomplete]`)
+		if tip := b.text("[data-chart=churn] + .tip"); !strings.Contains(tip, "尚未汇总") {
+			t.Errorf("tapping a day not rolled up shows %q", tip)
 		}
 	})
 
