@@ -157,7 +157,8 @@ func (b browserT) screenshot(name string) {
 // page opens a console page and waits for it to render.
 func (b browserT) page(name string) {
 	b.t.Helper()
-	b.eval(`document.body.dataset.ready = ""; location.hash = "#`+name+`"; true`, nil)
+	// The same page again re-renders it, as following its tab does.
+	b.eval(`document.body.dataset.ready = ""; if (location.hash === "#`+name+`") window.dispatchEvent(new HashChangeEvent("hashchange")); else location.hash = "#`+name+`"; true`, nil)
 	b.wait(`document.body.dataset.ready === "` + name + `"`)
 }
 
@@ -342,6 +343,43 @@ func TestTheConsoleInChromium(t *testing.T) {
 		api("/api/posts/"+postID, &p)
 		if p.Status != "canceled" {
 			t.Errorf("status %q after cancel", p.Status)
+		}
+	})
+	t.Run("a post edited through the form is replaced by the edited one", func(t *testing.T) {
+		b.t = t
+		var listing struct {
+			Posts []struct{ ID, Text, Status string } `json:"posts"`
+		}
+		byText := func(text string) (id, status string) {
+			api("/api/posts?to="+calendar.Of(d.clock.Now(), cfg.Loc).AddDays(7).String(), &listing)
+			for _, p := range listing.Posts {
+				if p.Text == text {
+					id, status = p.ID, p.Status
+				}
+			}
+			return id, status
+		}
+		old, _ := byText("第四条 fourth")
+		if old == "" {
+			t.Fatal("no post to edit")
+		}
+		b.page("posts")
+		var here bool
+		if b.eval(fmt.Sprintf(`!!document.querySelector('[data-edit=%q]')`, old), &here); !here {
+			// The day after tomorrow is in next week's calendar.
+			b.eval(`document.body.dataset.ready = ""; true`, nil)
+			b.click(`button[aria-label="下一页"]`)
+			b.wait(`document.body.dataset.ready === "posts"`)
+		}
+		b.click(fmt.Sprintf(`[data-edit=%q]`, old))
+		b.setValue("#post-text", "第四条（已修改） edited")
+		b.click(`#post-form button[type=submit]`)
+		b.wait(`document.querySelector("#status").textContent.includes("已保存")`)
+		if _, st := byText("第四条 fourth"); st != "canceled" {
+			t.Errorf("the original is %q, want canceled", st)
+		}
+		if id, st := byText("第四条（已修改） edited"); id == "" || st != "scheduled" {
+			t.Errorf("the edited post: %q %q", id, st)
 		}
 	})
 	t.Run("a table downloads as CSV with a BOM", func(t *testing.T) {
