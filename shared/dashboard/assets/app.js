@@ -21,7 +21,7 @@ const T = {
     channels_list: "渠道管理", channels_na: "渠道管理接口暂不可用（此版本未提供 /api/channels）。", new_channel: "新建渠道",
     name: "名称", kind: "类型", state: "渠道参数 state", contact_way: "联系我二维码", acquisition_link: "获客链接", adopted: "已发现（未命名）",
     type: "单人/多人", single: "单人", multi: "多人", members: "成员 userid（逗号分隔）", departments: "部门 id（逗号分隔）",
-    skip_verify: "免验证添加", remark: "备注", tags: "自动打标签", welcome_text: "欢迎语", link_url: "链接 URL", link_title: "链接标题",
+    skip_verify: "免验证添加", remark: "备注", tags: "自动打标签", welcome_text: "欢迎语", link_url: "链接 URL", link_title: "链接标题", link_cover: "链接封面图 URL（朋友圈链接必填）",
     save: "保存", cancel: "取消", edit: "编辑", del: "删除", name_it: "命名", confirm_delete: "确定删除该渠道？已生成的二维码将失效。",
     saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", unnamed: "未命名",
     member: "成员", member_stats: "成员（近 30 天）", added: "Siyu 新增", deleted_by_customer: "被客户删除", deleted_by_member: "成员删除客户",
@@ -57,7 +57,7 @@ const T = {
     channels_list: "Manage channels", channels_na: "Channel management is not available (this version has no /api/channels).", new_channel: "New channel",
     name: "Name", kind: "Kind", state: "State parameter", contact_way: "Contact QR code", acquisition_link: "Acquisition link", adopted: "Found (unnamed)",
     type: "Single or multi", single: "Single", multi: "Multi", members: "Member userids (comma separated)", departments: "Department ids (comma separated)",
-    skip_verify: "Add without verification", remark: "Remark", tags: "Tags to apply", welcome_text: "Welcome message", link_url: "Link URL", link_title: "Link title",
+    skip_verify: "Add without verification", remark: "Remark", tags: "Tags to apply", welcome_text: "Welcome message", link_url: "Link URL", link_title: "Link title", link_cover: "Link cover image URL (required for a Moment's link)",
     save: "Save", cancel: "Cancel", edit: "Edit", del: "Delete", name_it: "Name it", confirm_delete: "Delete this channel? Its QR code stops working.",
     saved: "Saved", deleted: "Deleted", qr: "QR code / link", unnamed: "Unnamed",
     member: "Member", member_stats: "Members (last 30 days)", added: "Added (Siyu)", deleted_by_customer: "Deleted by customer", deleted_by_member: "Deleted by member",
@@ -484,7 +484,8 @@ pages.posts = async function (el, opts) {
     { key: "status", fmt: (p) => h("span", { class: "badge " + p.status, text: t(p.status === "failed" ? "failed_s" : p.status) }), csv: (p) => p.status },
     { key: "text", fmt: (p) => (p.text || "").slice(0, 60) }, { key: "last_error", fmt: (p) => p.last_error || p.errmsg || "", csv: (p) => p.last_error || p.errmsg || "" },
     { key: "actions", csv: () => "", fmt: (p) => p.status !== "scheduled" ? "" : h("div", { class: "row" },
-      h("button", { type: "button", "data-edit": p.id, onclick: () => postForm(formBox, p, opts) }, t("edit")),
+      // Editing recreates the post: only one whose media come by URL can be.
+      (p.attachments || []).every((a) => a.type === "link" || a.url) ? h("button", { type: "button", "data-edit": p.id, onclick: () => postForm(formBox, p, opts) }, t("edit")) : null,
       h("button", { type: "button", class: "danger", "data-cancel": p.id, onclick: async () => {
         if (!confirm(t("confirm_cancel"))) return;
         const r = await api("DELETE", "/api/posts/" + encodeURIComponent(p.id));
@@ -506,8 +507,9 @@ function postForm(box, p, opts) {
     h("div", { class: "row" }, h("label", {}, t("send_date"), h("input", { type: "date", name: "date", value: date, required: true })),
       h("label", {}, t("send_time"), h("input", { type: "time", name: "time", value: time, required: true }))),
     h("label", {}, t("text"), h("textarea", { name: "text", id: "post-text" }, v.text || "")),
-    h("label", {}, t("link_url"), h("input", { type: "url", name: "link_url", value: link.url || "" })),
+    h("label", {}, t("link_url"), h("input", { type: "url", name: "link_url", value: link.original_url || link.url || "" })),
     h("label", {}, t("link_title"), h("input", { name: "link_title", value: link.title || "" })),
+    h("label", {}, t("link_cover"), h("input", { type: "url", name: "link_cover", value: link.cover_url || "" })),
     h("label", {}, t("visible"), h("input", { name: "members", value: ((v.visible_range || {}).members || []).join(",") })),
     h("fieldset", { class: "gm" }, h("legend", { text: t("group_message") }),
       h("label", {}, t("chat_type"), h("select", { name: "chat_type" }, h("option", { value: "single", selected: v.chat_type !== "group" }, t("chat_single")), h("option", { value: "group", selected: v.chat_type === "group" }, t("chat_group")))),
@@ -518,9 +520,18 @@ function postForm(box, p, opts) {
     const fd = new FormData(f);
     const list = (s) => String(s || "").split(/[,，\s]+/).filter(Boolean);
     const d = { kind: fd.get("kind"), send_at: zonedToISO(fd.get("date"), fd.get("time")), text: fd.get("text") };
-    if (fd.get("link_url")) d.attachments = [{ type: "link", url: fd.get("link_url"), title: fd.get("link_title") || fd.get("link_url") }];
-    if (list(fd.get("members")).length) d.visible_range = { members: list(fd.get("members")) };
-    if (d.kind === "group_message") { d.chat_type = fd.get("chat_type"); d.sender = fd.get("sender"); }
+    // An edit keeps what the form does not show: media by URL, departments,
+    // tags and a group message's recipients.
+    const kept = (v.attachments || []).filter((a) => a.type !== "link").map((a) => ({ type: a.type, url: a.url, filename: a.filename, title: a.title, desc: a.desc, cover_url: a.cover_url }));
+    if (fd.get("link_url")) kept.push({ type: "link", url: fd.get("link_url"), title: fd.get("link_title") || fd.get("link_url"), desc: link.desc, cover_url: fd.get("link_cover") || undefined });
+    if (kept.length) d.attachments = kept;
+    const vr = { ...(v.visible_range || {}), members: list(fd.get("members")) };
+    if (vr.members.length || (vr.departments || []).length || (vr.customer_tags || []).length) d.visible_range = vr;
+    if (d.kind === "group_message") {
+      d.chat_type = fd.get("chat_type"); d.sender = fd.get("sender");
+      if (v.external_userids) d.external_userids = v.external_userids;
+      if (v.chat_ids) d.chat_ids = v.chat_ids;
+    }
     if (ifFull) d.if_full = ifFull;
     return d;
   };
@@ -540,7 +551,7 @@ function postForm(box, p, opts) {
       return;
     }
     if (p) {
-      const back = { kind: p.kind, send_at: p.send_at, text: p.text || "", attachments: (p.attachments || []).filter((a) => a.type === "link" || a.url),
+      const back = { kind: p.kind, send_at: p.send_at, text: p.text || "", attachments: p.attachments,
         visible_range: p.visible_range, chat_type: p.chat_type, sender: p.sender, external_userids: p.external_userids, chat_ids: p.chat_ids, if_full: "next_free_slot" };
       await api("POST", "/api/posts", back);
     }
