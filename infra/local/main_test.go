@@ -160,7 +160,7 @@ func TestTheAdminTokenIsPrintedOnlyWhenTheStackMadeIt(t *testing.T) {
 		}
 		tok := strings.TrimSpace(string(b))
 		out := s.out.String()
-		for _, want := range []string{"Admin token: " + tok, "stored in .siyu/admin-token", base + "/#token=" + tok} {
+		for _, want := range []string{"Admin token: " + tok, "stored in .siyu/admin-token", base + "/login#token=" + tok} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the output lacks %q:\n%s", want, out)
 			}

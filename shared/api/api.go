@@ -27,6 +27,7 @@ type Server struct {
 	mux        *http.ServeMux
 	adminToken string
 	routes     []Route
+	limiter    limiter
 	Logger     *slog.Logger
 	Now        func() time.Time
 	Loc        *time.Location
@@ -52,24 +53,28 @@ func New(adminToken, publicURL string, loc *time.Location, logger *slog.Logger, 
 	return s
 }
 
-// Route is one registered route and whether it needs the admin token.
+// Route is one registered route and who may call it: Admin routes need
+// the admin token (or a console session), Page routes a console session;
+// anything else is public.
 type Route struct {
 	Pattern string
 	Admin   bool
+	Page    bool
 }
 
 // Routes lists every route in the order it was registered.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // Admin adds a route that needs the admin token (pattern as
-// http.ServeMux, e.g. "GET /api/stats/daily"); the bearer check runs
-// before h.
+// http.ServeMux, e.g. "GET /api/stats/daily"); the bearer check (or the
+// console's session and CSRF check) runs before h.
 func (s *Server) Admin(pattern string, h http.HandlerFunc) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Admin: true})
+	h = withGzip(h)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="siyu"`)
-			httpx.Error(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <SIYU_ADMIN_TOKEN> is required")
+			httpx.Error(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <SIYU_ADMIN_TOKEN> (or a console session with its X-CSRF-Token) is required")
 			return
 		}
 		h(w, r)
@@ -101,6 +106,9 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	h := r.Header.Get("Authorization")
 	const prefix = "Bearer "
+	if h == "" {
+		return s.sessionAuthorized(r)
+	}
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return false
 	}

@@ -21,6 +21,7 @@ import (
 //	GET /api/stats/daily?from=YYYY-MM-DD&to=YYYY-MM-DD[&by=member|channel]
 //	GET /api/stats/cohorts?from=…&to=…[&by=channel]
 //	GET /api/stats/groups?from=…&to=…
+//	GET /api/charts/{churn|net|cohorts}?from=…&to=…   (SVG, for the console)
 //
 // Without from and to, the last 30 days up to yesterday. Each answers JSON,
 // or CSV (a header row, one row per day or per day and key) when the client
@@ -37,6 +38,7 @@ func MountStats(s *Server, st store.Store) {
 	s.Admin("GET /api/stats/daily", h.daily)
 	s.Admin("GET /api/stats/cohorts", h.cohorts)
 	s.Admin("GET /api/stats/groups", h.groups)
+	s.Admin("GET /api/charts/{name}", h.chart)
 }
 
 type statsHandler struct {

@@ -1,5 +1,5 @@
 // Package root is the api function's composition root: the admin API
-// (stats, posts, Moments, channels, tags, settings), tracked links, the dashboard, and every job for
+// (stats, posts, Moments, channels, tags, settings), tracked links, the operator console, and every job for
 // POST /api/jobs/{job} — the same registries the poster and rollup timers
 // run. It links no callback code.
 package root
@@ -58,7 +58,7 @@ func Build(d start.Deps) *API {
 	cs := channels.New(d.Store, wc, cfg.Loc, d.Logger, d.Now)
 	api.MountChannels(s, cs)
 	api.MountJobs(s, reg)
-	s.Public("GET /{$}", dashboard.Handler)
+	dashboard.New(cfg.Loc, d.Now).Mount(s)
 	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Channels: cs, Routes: s.Routes()}
 }
 

@@ -20,6 +20,7 @@ func TestEveryRouteIsRegisteredAdminOrPublic(t *testing.T) {
 		{Pattern: "GET /api/stats/daily", Admin: true},
 		{Pattern: "GET /api/stats/cohorts", Admin: true},
 		{Pattern: "GET /api/stats/groups", Admin: true},
+		{Pattern: "GET /api/charts/{name}", Admin: true},
 		{Pattern: "POST /api/posts", Admin: true},
 		{Pattern: "GET /api/posts", Admin: true},
 		{Pattern: "GET /api/posts/{id}", Admin: true},
@@ -41,7 +42,11 @@ func TestEveryRouteIsRegisteredAdminOrPublic(t *testing.T) {
 		{Pattern: "GET /api/settings", Admin: true},
 		{Pattern: "PUT /api/settings", Admin: true},
 		{Pattern: "POST /api/jobs/{name}", Admin: true},
-		{Pattern: "GET /{$}", Admin: false},
+		{Pattern: "GET /login"},           // the console's sign-in form
+		{Pattern: "POST /login"},          // answers a session cookie for the admin token
+		{Pattern: "POST /logout"},         // clears it
+		{Pattern: "GET /{$}", Page: true}, // the console: a session, else the sign-in form
+		{Pattern: "GET /assets/{file}"},   // its script and stylesheet (no data)
 	}
 	if !reflect.DeepEqual(a.Routes, want) {
 		t.Fatalf("routes:\n got %+v\nwant %+v", a.Routes, want)
@@ -51,12 +56,15 @@ func TestEveryRouteIsRegisteredAdminOrPublic(t *testing.T) {
 		if !ok {
 			method, path = http.MethodGet, r.Pattern
 		}
-		path = strings.NewReplacer("{id}", "p1", "{token}", "t1", "{name}", "poster", "{$}", "").Replace(path)
+		path = strings.NewReplacer("{id}", "p1", "{token}", "t1", "{name}", "poster", "{$}", "", "{file}", "app.js").Replace(path)
 		t.Run(r.Pattern+" without the token", func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			a.Handler.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 			if got := rec.Code == http.StatusUnauthorized; got != r.Admin {
 				t.Errorf("%s %s = %d, admin route %v", method, path, rec.Code, r.Admin)
+			}
+			if r.Page && (rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login") {
+				t.Errorf("%s %s = %d to %q, want 303 to the sign-in form", method, path, rec.Code, rec.Header().Get("Location"))
 			}
 		})
 	}
