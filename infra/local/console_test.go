@@ -409,8 +409,36 @@ func TestTheConsoleInChromium(t *testing.T) {
 		}
 		b.click("#new-channel")
 		b.setValue(`#channel-form [name=name]`, "门店海报")
+		// A single-member QR code without its member: the API's 400 in words, naming the field.
+		b.click(`#channel-form button[type=submit]`)
+		b.wait(`document.querySelector("#channel-form")?.innerText.includes("填写有误") && document.querySelector("#channel-form").innerText.includes("members")`)
+		var member string
+		b.eval(`fetch("/api/channels").then(r => r.json()).then(j => (j.channels || j).find(c => (c.members || []).length).members[0])`, &member)
+		if member == "" {
+			t.Fatal("the demo's channels name no member")
+		}
+		b.setValue(`#channel-form [name=members]`, member)
 		b.click(`#channel-form button[type=submit]`)
 		b.wait(`document.querySelector("[data-table=channel-list]")?.innerText.includes("门店海报")`)
+		var raw string
+		b.eval(`fetch("/api/channels").then(r => r.text())`, &raw)
+		var made struct {
+			Channels []struct {
+				Name     string `json:"name"`
+				Kind     string `json:"kind"`
+				ConfigID string `json:"config_id"`
+			} `json:"channels"`
+		}
+		if err := json.Unmarshal([]byte(raw), &made); err != nil {
+			t.Fatalf("GET /api/channels: %v", err)
+		}
+		found := false
+		for _, c := range made.Channels {
+			found = found || (c.Name == "门店海报" && c.Kind == "contact_way" && c.ConfigID != "")
+		}
+		if !found {
+			t.Fatalf("the channel made through the form is not in GET /api/channels with its config_id: %s", raw)
+		}
 	})
 
 	t.Run("every page is light, fits 390 and 360 px without sideways scrolling, and has its screenshots", func(t *testing.T) {
