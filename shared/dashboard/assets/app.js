@@ -23,7 +23,7 @@ const T = {
     type: "单人/多人", single: "单人", multi: "多人", members: "成员 userid（逗号分隔）", departments: "部门 id（逗号分隔）",
     skip_verify: "免验证添加", remark: "备注", tags: "自动打标签", welcome_text: "欢迎语", link_url: "链接 URL", link_title: "链接标题", link_cover: "链接封面图 URL（朋友圈链接必填）",
     save: "保存", cancel: "取消", edit: "编辑", del: "删除", name_it: "命名", confirm_delete: "确定删除该渠道？已生成的二维码将失效。",
-    saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", unnamed: "未命名",
+    saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", open_qr: "打开二维码", unnamed: "未命名",
     member: "成员", member_stats: "成员（近 30 天）", added: "Siyu 新增", deleted_by_customer: "被客户删除", deleted_by_member: "成员删除客户",
     wecom_new: "企业微信新增", wecom_neg: "企业微信被删/拉黑", disagree: "不一致", disagree_note: "企业微信的数字只含夜间同步读到的日期，与 Siyu 同日的数字对比；「a ≠ b」与红色行表示不一致（可能有回调丢失）。",
     group: "客户群", group_stats: "客户群（近 30 天）", joins: "入群", quits_self: "主动退群", quits_removed: "被移出", members_now: "当前人数", quit_rate: "退群率",
@@ -59,7 +59,7 @@ const T = {
     type: "Single or multi", single: "Single", multi: "Multi", members: "Member userids (comma separated)", departments: "Department ids (comma separated)",
     skip_verify: "Add without verification", remark: "Remark", tags: "Tags to apply", welcome_text: "Welcome message", link_url: "Link URL", link_title: "Link title", link_cover: "Link cover image URL (required for a Moment's link)",
     save: "Save", cancel: "Cancel", edit: "Edit", del: "Delete", name_it: "Name it", confirm_delete: "Delete this channel? Its QR code stops working.",
-    saved: "Saved", deleted: "Deleted", qr: "QR code / link", unnamed: "Unnamed",
+    saved: "Saved", deleted: "Deleted", qr: "QR code / link", open_qr: "Open QR code", unnamed: "Unnamed",
     member: "Member", member_stats: "Members (last 30 days)", added: "Added (Siyu)", deleted_by_customer: "Deleted by customer", deleted_by_member: "Deleted by member",
     wecom_new: "WeCom new", wecom_neg: "WeCom deleted/blocked", disagree: "Disagree", disagree_note: "WeCom's numbers cover the days the nightly sync read and are compared with Siyu's for those days; “a ≠ b” and red rows disagree (a callback may have been lost).",
     group: "Group", group_stats: "Groups (last 30 days)", joins: "Joins", quits_self: "Quit", quits_removed: "Removed", members_now: "Members", quit_rate: "Quit rate",
@@ -335,7 +335,8 @@ pages.channels = async function (el, opts) {
   el.append(table("channel-list", t("channels_list"), [
     { key: "name", fmt: (c) => c.name || h("span", { class: "incomplete", text: t("unnamed") }) }, { key: "state" },
     { key: "kind", fmt: (c) => t(c.kind), csv: (c) => c.kind },
-    { key: "qr_code", label: "qr", fmt: (c) => c.qr_code ? h("a", { href: c.qr_code, target: "_blank", rel: "noopener" }, h("img", { class: "qr", src: c.qr_code, alt: t("qr") + " " + (c.name || c.state) }))
+    // WeCom answers qr_code as an http URL: an https console cannot show it inline (mixed content), so it opens as a link.
+    { key: "qr_code", label: "qr", fmt: (c) => c.qr_code ? h("a", { href: c.qr_code, target: "_blank", rel: "noopener", text: t("open_qr") })
       : c.link_url ? h("a", { href: c.link_url, target: "_blank", rel: "noopener", text: c.link_url }) : "", csv: (c) => c.qr_code || c.link_url || "" },
     { key: "actions", fmt: (c) => h("div", { class: "row" },
       h("button", { type: "button", onclick: () => channelForm(formBox, c, groups) }, c.name ? t("edit") : t("name_it")),
