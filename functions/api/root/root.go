@@ -12,6 +12,7 @@ import (
 	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/dashboard"
+	"github.com/siyuhq/siyu/shared/firsttouch"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -29,12 +30,21 @@ type API struct {
 	Posts *posts.Service
 	// Moments follows their engagement (the local demo syncs it quietly).
 	Moments *moments.Service
+	// FirstTouch greets and tags new customers (the local stack's queue
+	// feeds it; the "firsttouch" job sweeps for it).
+	FirstTouch *firsttouch.Service
 	// Routes are every route with its auth, as registered.
 	Routes []api.Route
 }
 
-// Build composes the API over d.
+// Build composes the API over d, with the poster's first-touch steps.
 func Build(d start.Deps) *API {
+	wc := d.WeCom()
+	return BuildWith(d, posterroot.Steps(d, wc)...)
+}
+
+// BuildWith composes the API over d with steps as the first-touch steps.
+func BuildWith(d start.Deps, steps ...firsttouch.Step) *API {
 	cfg := d.Config
 	wc := d.WeCom()
 	ps := posterroot.Posts(d, wc)
@@ -42,7 +52,8 @@ func Build(d start.Deps) *API {
 	ps.Links = ms // posts declares the link tracker it needs; moments is it
 
 	reg := rolluproot.Jobs(d, wc, ms)
-	reg.Merge(posterroot.Jobs(d, ps))
+	ft := posterroot.FirstTouch(d, wc, steps...)
+	reg.Merge(posterroot.Jobs(d, ps, ft))
 
 	s := api.New(cfg.AdminToken, cfg.PublicURL, cfg.Loc, d.Logger, d.Now)
 	if cfg.PublicURL == "" {
@@ -53,7 +64,7 @@ func Build(d start.Deps) *API {
 	api.MountMoments(s, ms)
 	api.MountJobs(s, reg)
 	s.Public("GET /{$}", dashboard.Handler)
-	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Routes: s.Routes()}
+	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, FirstTouch: ft, Routes: s.Routes()}
 }
 
 // New is the function.
