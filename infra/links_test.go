@@ -9,15 +9,17 @@ import (
 
 // TestEachFunctionLinksOnlyWhatItUses holds every function to the services
 // its composition root builds: a timer does not carry the API and the
-// dashboard, the callback carries no posting, rollup or API code. Both
+// dashboard, the callback carries no posting, first-touch, rollup or API
+// code, and only the callback carries the Lambda invoke client. Both
 // builds count (Lambda by default, SCF with -tags scf).
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	const mod = "github.com/siyuhq/siyu/"
 	forbidden := map[string][]string{
-		"callback": {"shared/posts", "shared/moments", "shared/churn", "shared/api", "shared/contactsync", "shared/report", "shared/dashboard"},
-		"poster":   {"shared/dashboard", "shared/callback", "shared/api", "shared/churn", "shared/contactsync", "shared/report"},
-		"rollup":   {"shared/dashboard", "shared/callback", "shared/api"},
-		"api":      {"shared/callback"},
+		// The callback never calls WeCom: first touch runs in the poster.
+		"callback": {"shared/posts", "shared/moments", "shared/churn", "shared/api", "shared/contactsync", "shared/report", "shared/dashboard", "shared/firsttouch"},
+		"poster":   {"shared/dashboard", "shared/callback", "shared/api", "shared/churn", "shared/contactsync", "shared/report", "shared/lambdaedge/lambdainvoke"},
+		"rollup":   {"shared/dashboard", "shared/callback", "shared/api", "shared/lambdaedge/lambdainvoke"},
+		"api":      {"shared/callback", "shared/lambdaedge/lambdainvoke"},
 	}
 	for _, tags := range []string{"", "scf"} {
 		for fn, never := range forbidden {
