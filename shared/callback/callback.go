@@ -164,11 +164,11 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 	h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "callback",
 		slog.String("event", ev.Event), slog.String("change_type", ev.ChangeType),
 		slog.String("key", rec.Key), slog.Bool("duplicate", !stored), slog.Bool("known", ev.Known))
-	if stored && h.FirstTouch != nil {
-		h.FirstTouch.Stored(r.Context(), rec)
-	}
 	if stored && h.OnStored != nil {
 		h.OnStored(rec)
+	}
+	if stored && h.FirstTouch != nil {
+		h.FirstTouch.Stored(r.Context(), rec)
 	}
 	// An empty 200 tells WeCom the event was received; no passive reply.
 	w.WriteHeader(http.StatusOK)

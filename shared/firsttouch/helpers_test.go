@@ -23,6 +23,7 @@ import (
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/testclock"
+	"github.com/siyuhq/siyu/shared/testutil"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -31,14 +32,14 @@ import (
 // way with state "poster", the first-touch service over a real SQLite
 // table, and a callback handler that marks and dispatches like the stacks.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	clk   *testclock.Clock
 	loc   *time.Location
 	sim   *wecomsim.Sim
 	wc    *wecom.Client
 	st    store.Store
 	svc   *firsttouch.Service
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 	way   string // config id of the "poster" contact way
 	cb    *callback.Handler
 	srv   *httptest.Server
@@ -58,9 +59,9 @@ func newWorld(t *testing.T) *world {
 	return newWorldOn(t, st, clk, loc)
 }
 
-func newWorldOn(t *testing.T, st store.Store, clk *testclock.Clock, loc *time.Location) *world {
+func newWorldOn(t testing.TB, st store.Store, clk *testclock.Clock, loc *time.Location) *world {
 	t.Helper()
-	w := &world{t: t, clk: clk, loc: loc, st: st, logs: &syncBuffer{}}
+	w := &world{t: t, clk: clk, loc: loc, st: st, logs: &testutil.SyncBuffer{}}
 	w.sim = wecomsim.New(wecomsim.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(w.sim.Close)
 	w.sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice", Departments: []int{1}})
@@ -129,13 +130,7 @@ func (w *world) arrive(customer string) events.Record {
 // post delivers ev to the callback as WeCom would, sealed afresh.
 func (w *world) post(ev wecom.Event) int {
 	w.t.Helper()
-	ts := strconv.FormatInt(w.clk.Now().Unix(), 10)
-	body, sig, err := w.sim.Crypter().Seal(wecomsim.EventXML(ev), ts, "n"+ts)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {"n" + ts}}
-	resp, err := http.Post(w.srv.URL+"?"+q.Encode(), "text/xml", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(w.request(ev))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -177,22 +172,6 @@ func (w *world) pendingCount() int {
 	return len(items)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var (
 	alwaysCond = store.Always
@@ -208,4 +187,20 @@ func settingsItem(js string) store.Item {
 func claimItem(code string, at time.Time) store.Item {
 	data, _ := json.Marshal(map[string]any{"event": "x", "claimed_at": at})
 	return store.Item{PK: "welcome#" + code, SK: "claim", Data: data, ExpiresAt: at.Add(72 * time.Hour)}
+}
+
+// request is ev sealed into a callback request as WeCom sends it.
+func (w *world) request(ev wecom.Event) *http.Request {
+	w.t.Helper()
+	ts := strconv.FormatInt(w.clk.Now().Unix(), 10)
+	body, sig, err := w.sim.Crypter().Seal(wecomsim.EventXML(ev), ts, "n"+ts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {"n" + ts}}
+	req, err := http.NewRequest(http.MethodPost, w.srv.URL+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return req
 }

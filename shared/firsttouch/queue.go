@@ -18,6 +18,8 @@ type Queue struct {
 	logger  *slog.Logger
 	dropped atomic.Int64
 	wg      sync.WaitGroup
+	mu      sync.RWMutex
+	closed  bool
 }
 
 var _ Dispatcher = (*Queue)(nil)
@@ -30,8 +32,15 @@ func NewQueue(svc *Service, size int) *Queue {
 	return &Queue{svc: svc, ch: make(chan events.Record, size), logger: svc.Logger}
 }
 
-// Dispatch queues rec, or drops it to the sweep when the queue is full.
+// Dispatch queues rec, or drops it to the sweep when the queue is full
+// or closed.
 func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		q.dropped.Add(1)
+		return
+	}
 	select {
 	case q.ch <- rec:
 	default:
@@ -43,7 +52,8 @@ func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
 // Dropped counts the events left to the sweep.
 func (q *Queue) Dropped() int64 { return q.dropped.Load() }
 
-// Start runs the worker until ctx ends; Wait waits for it.
+// Start runs the worker until ctx ends or the queue is closed and
+// drained; Wait waits for it.
 func (q *Queue) Start(ctx context.Context) {
 	q.wg.Add(1)
 	go func() {
@@ -52,7 +62,10 @@ func (q *Queue) Start(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case rec := <-q.ch:
+			case rec, ok := <-q.ch:
+				if !ok {
+					return
+				}
 				if err := q.svc.Work(ctx, rec); err != nil {
 					q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch work left to the sweep", slog.String("event", rec.Key), slog.String("err", err.Error()))
 				}
@@ -61,5 +74,15 @@ func (q *Queue) Start(ctx context.Context) {
 	}()
 }
 
-// Wait waits for the worker to stop after its context ended.
+// Close stops taking events; the worker finishes those queued, then stops.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
+	}
+}
+
+// Wait waits for the worker to stop (ctx ended, or closed and drained).
 func (q *Queue) Wait() { q.wg.Wait() }
