@@ -125,7 +125,16 @@ func (s *Service) Handle(ctx context.Context, rec events.Record) error {
 }
 
 // Work handles rec and, when all went through, clears its pending marker.
+// An event created more than pending.Window ago is past helping — a replay
+// of an old callback marks it again — and is only cleared: its claims may
+// have expired, and greeting, tagging or alerting now would be news to
+// nobody or, worse, undo what the member changed since.
 func (s *Service) Work(ctx context.Context, rec events.Record) error {
+	if s.Now().Sub(rec.Time()) > pending.Window {
+		s.Logger.LogAttrs(ctx, slog.LevelInfo, "first-touch work skipped: the event is too old", slog.String("event", rec.Key),
+			slog.Time("created", rec.Time()))
+		return pending.Done(ctx, s.Store, rec.Key)
+	}
 	if err := s.Handle(ctx, rec); err != nil {
 		return err
 	}

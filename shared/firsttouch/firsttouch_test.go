@@ -371,3 +371,40 @@ func TestOwnEventsAreMarkedAsSiyus(t *testing.T) {
 		}
 	}
 }
+
+func TestAReplayDaysLaterChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	w.sim.AddTags("t1")
+	w.channel(hello, "t1")
+	w.sim.SuppressCallbacks(1)
+	w.sim.PutCustomer(wecomsim.Customer{ExternalUserID: "c1", Name: "Name of c1", Type: 1})
+	arrival := w.clk.Now()
+	ev, err := w.sim.ArriveThroughContactWay(context.Background(), w.way, "c1", arrival)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.post(ev)
+	if err := w.svc.Work(context.Background(), w.queue[0]); err != nil {
+		t.Fatal(err)
+	}
+	// Four days on, every claim has expired; an attacker or a confused
+	// proxy replays the callback with a fresh envelope.
+	w.clk.Advance(96 * time.Hour)
+	if code := w.post(ev); code != http.StatusOK {
+		t.Fatalf("replay answered %d", code)
+	}
+	w.clk.Advance(time.Minute)
+	if _, err := w.svc.Job(context.Background(), jobs.Request{Job: "firsttouch"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.sim.Calls(wecomsim.PathMarkTag) + w.sim.Calls(wecomsim.PathSendWelcomeMsg); got != 2 {
+		t.Errorf("%d WeCom calls, want the first welcome and tag only", got)
+	}
+	w.clk.Set(arrival) // own events are filed under the add's day
+	if got := w.outcomes(firsttouch.EventWelcome); !slices.Equal(got, []string{firsttouch.WelcomeSent}) {
+		t.Errorf("own welcome events %v, want the one sent", got)
+	}
+	if n := w.pendingCount(); n != 0 {
+		t.Errorf("%d events still pending", n)
+	}
+}
