@@ -6,10 +6,11 @@
 // the event log as Siyu's own event (events.OriginSiyu), because WeCom
 // sends no callback for changes made through its API.
 //
-// Work reaches the Service three ways: an in-process Queue (the local
-// stack), an asynchronous invoke of the poster naming one event
-// (Job with a key), and the every-minute sweep of what is still pending
-// (Job without one), which catches whatever the other two lost.
+// Work reaches the Service through a Dispatcher: an in-process Queue (the
+// local stack) or an asynchronous invoke of the poster naming one event
+// (Job with a key, on Lambda); where neither exists (SCF) the callback
+// greets Inline and leaves the rest. The every-minute sweep of what is
+// still pending (Job without a key) catches whatever they lost.
 //
 // Store layout:
 //
@@ -122,6 +123,33 @@ func (s *Service) Handle(ctx context.Context, rec events.Record) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Greet sends rec's welcome (an add event's) and nothing else, leaving the
+// event pending: the tags and steps are the sweep's. It is the part that
+// cannot wait, for a runtime that can hand nothing on (SCF).
+func (s *Service) Greet(ctx context.Context, rec events.Record) error {
+	if rec.ChangeType != wecom.ChangeAddExternalContact && rec.ChangeType != wecom.ChangeAddHalfExternalContact {
+		return nil
+	}
+	rule, err := channels.RuleFor(ctx, s.Store, rec.State)
+	if err != nil {
+		return fmt.Errorf("firsttouch: rule for state %q: %w", rec.State, err)
+	}
+	return s.welcome(ctx, rec, rule.Welcome)
+}
+
+// Inline greets from the callback itself within budget, for a runtime
+// without an asynchronous hand-off: the welcome code dies in 20 s, so it
+// cannot wait for the every-minute sweep, which does the rest.
+func Inline(s *Service, budget time.Duration) func(context.Context, events.Record) {
+	return func(ctx context.Context, rec events.Record) {
+		ctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		if err := s.Greet(ctx, rec); err != nil {
+			s.Logger.LogAttrs(ctx, slog.LevelWarn, "inline welcome left to the sweep", slog.String("event", rec.Key), slog.String("err", err.Error()))
+		}
+	}
 }
 
 // Work handles rec and, when all went through, clears its pending marker.

@@ -13,6 +13,7 @@ import (
 	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/firsttouch"
+	"github.com/siyuhq/siyu/shared/firsttouch/pending"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
@@ -406,5 +407,35 @@ func TestAReplayDaysLaterChangesNothing(t *testing.T) {
 	}
 	if n := w.pendingCount(); n != 0 {
 		t.Errorf("%d events still pending", n)
+	}
+}
+
+func TestInlineGreetsAtOnceAndLeavesTagsToTheSweep(t *testing.T) {
+	w := newWorld(t)
+	w.sim.AddTags("t1")
+	w.channel(hello, "t1")
+	w.cb.FirstTouch = pending.Marker{Store: w.st, Dispatch: firsttouch.Inline(w.svc, 3*time.Second)}
+	w.sim.PutCustomer(wecomsim.Customer{ExternalUserID: "c1", Name: "Name of c1", Type: 1})
+	if _, err := w.sim.ArriveThroughContactWay(context.Background(), w.way, "c1", w.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ws := w.sim.Welcomes(); len(ws) != 1 {
+		t.Fatalf("%d welcomes once the callback answered, want 1", len(ws))
+	}
+	if got := w.sim.TagsOf("alice", "c1"); len(got) != 0 {
+		t.Errorf("tags %v before the sweep", got)
+	}
+	w.clk.Advance(time.Minute)
+	if _, err := w.svc.Job(context.Background(), jobs.Request{Job: "firsttouch"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.sim.TagsOf("alice", "c1"); !slices.Equal(got, []string{"t1"}) {
+		t.Errorf("tags %v after the sweep, want [t1]", got)
+	}
+	if got := w.sim.Calls(wecomsim.PathSendWelcomeMsg); got != 1 {
+		t.Errorf("send_welcome_msg called %d times", got)
+	}
+	if got := w.outcomes(firsttouch.EventWelcome); !slices.Equal(got, []string{firsttouch.WelcomeSent}) {
+		t.Errorf("own welcome events %v, want [sent]", got)
 	}
 }

@@ -1,9 +1,10 @@
 // Package root is the callback function's composition root: the WeCom
 // crypter, the event log and the callback handler on one route, which marks
 // add and delete events as pending first-touch work and hands new ones to
-// a dispatcher (on Lambda an asynchronous invoke of the poster). It builds
-// nothing else and never calls WeCom, so the callback binary links no
-// posting, first-touch, rollup or API code and needs no trusted IP.
+// a dispatcher (on Lambda an asynchronous invoke of the poster; on SCF an
+// inline welcome, wired in the SCF main). It builds nothing else and calls
+// no WeCom API itself, so the callback links no posting, rollup or API code,
+// and on Lambda no first-touch code and needs no trusted IP.
 package root
 
 import (
