@@ -121,7 +121,6 @@ func benchWorld(b *testing.B) *world {
 	return w
 }
 
-
 func reportPercentiles(b *testing.B, took []time.Duration) {
 	if len(took) == 0 {
 		return

@@ -172,7 +172,6 @@ func (w *world) pendingCount() int {
 	return len(items)
 }
 
-
 var (
 	alwaysCond = store.Always
 	ifAbsent   = store.IfAbsent

@@ -110,7 +110,6 @@ func (b *brand) arrive(tb testing.TB, customer string) (stored, welcomed time.Ti
 	return stored, welcomed
 }
 
-
 func TestTheLocalStackGreetsAndTagsThroughItsQueue(t *testing.T) {
 	b := newBrand(t, testclock.New(testclock.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)).Now)
 	ctx, cancel := context.WithCancel(context.Background())
