@@ -22,8 +22,8 @@ import (
 // BenchmarkCallbackTo200 measures the callback's answer to an add event
 // with a welcome to send, on SQLite in process, against the simulator:
 // "async" hands the event to the in-process queue (the worker greets
-// behind it); "inline" greets before answering, as a callback without a
-// worker would. Run: go test -run '^$' -bench CallbackTo200 ./shared/firsttouch/
+// behind it); "inline" greets before answering (the name, the send, the
+// claim and the outcome), as the SCF callback does. Run: go test -run '^$' -bench CallbackTo200 ./shared/firsttouch/
 func BenchmarkCallbackTo200(b *testing.B) {
 	for _, mode := range []string{"async", "inline"} {
 		b.Run(mode, func(b *testing.B) {
@@ -36,7 +36,7 @@ func BenchmarkCallbackTo200(b *testing.B) {
 				q.Start(ctx)
 				dispatch = q.Dispatch
 			} else {
-				dispatch = func(ctx context.Context, rec events.Record) { _ = w.svc.Work(ctx, rec) }
+				dispatch = firsttouch.Inline(w.svc, 3*time.Second)
 			}
 			w.cb.FirstTouch = pending.Marker{Store: w.st, Dispatch: dispatch}
 			w.sim.SetCallbackURL("") // each event is delivered below, timed
