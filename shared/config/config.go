@@ -52,23 +52,22 @@ func FromEnv() (Config, error) { return Load(os.Getenv) }
 // Load reads settings through get.
 func Load(get Getenv) (Config, error) {
 	c := Config{
-		CorpID:         strings.TrimSpace(get("WECOM_CORP_ID")),
-		CallbackToken:  strings.TrimSpace(get("WECOM_CALLBACK_TOKEN")),
-		EncodingAESKey: strings.TrimSpace(get("WECOM_ENCODING_AES_KEY")),
-		Secret:         strings.TrimSpace(get("WECOM_SECRET")),
-		AgentID:        strings.TrimSpace(get("WECOM_AGENT_ID")),
-		APIBase:        strings.TrimRight(strings.TrimSpace(get("WECOM_API_BASE")), "/"),
-		Store:          strings.TrimSpace(get("SIYU_STORE")),
-		AdminToken:     strings.TrimSpace(get("SIYU_ADMIN_TOKEN")),
-		TZ:             strings.TrimSpace(get("SIYU_TZ")),
-		ReportWebhook:  strings.TrimSpace(get("SIYU_REPORT_WEBHOOK")),
-		ReportLang:     strings.TrimSpace(get("SIYU_REPORT_LANG")),
-		PublicURL:      strings.TrimRight(strings.TrimSpace(get("SIYU_PUBLIC_URL")), "/"),
-		Addr:           strings.TrimSpace(get("SIYU_ADDR")),
-
-		FirstTouchFunction: strings.TrimSpace(get("SIYU_FIRSTTOUCH_FUNCTION")),
-		CallbackMaxSkew:    time.Hour,
+		CorpID:          strings.TrimSpace(get("WECOM_CORP_ID")),
+		CallbackToken:   strings.TrimSpace(get("WECOM_CALLBACK_TOKEN")),
+		EncodingAESKey:  strings.TrimSpace(get("WECOM_ENCODING_AES_KEY")),
+		Secret:          strings.TrimSpace(get("WECOM_SECRET")),
+		AgentID:         strings.TrimSpace(get("WECOM_AGENT_ID")),
+		APIBase:         strings.TrimRight(strings.TrimSpace(get("WECOM_API_BASE")), "/"),
+		Store:           strings.TrimSpace(get("SIYU_STORE")),
+		AdminToken:      strings.TrimSpace(get("SIYU_ADMIN_TOKEN")),
+		TZ:              strings.TrimSpace(get("SIYU_TZ")),
+		ReportWebhook:   strings.TrimSpace(get("SIYU_REPORT_WEBHOOK")),
+		ReportLang:      strings.TrimSpace(get("SIYU_REPORT_LANG")),
+		PublicURL:       strings.TrimRight(strings.TrimSpace(get("SIYU_PUBLIC_URL")), "/"),
+		Addr:            strings.TrimSpace(get("SIYU_ADDR")),
+		CallbackMaxSkew: time.Hour,
 	}
+	c.FirstTouchFunction = strings.TrimSpace(get("SIYU_FIRSTTOUCH_FUNCTION"))
 	if c.APIBase == "" {
 		c.APIBase = "https://qyapi.weixin.qq.com"
 	}
