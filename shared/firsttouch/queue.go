@@ -44,8 +44,10 @@ func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
 	select {
 	case q.ch <- rec:
 	default:
-		q.dropped.Add(1)
-		q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch queue full: the sweep will do it", slog.String("event", rec.Key))
+		// One line per hundred drops: a stalled worker must not flood the log.
+		if n := q.dropped.Add(1); n%100 == 1 {
+			q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch queue full: the sweep will do it", slog.String("event", rec.Key), slog.Int64("dropped", n))
+		}
 	}
 }
 
