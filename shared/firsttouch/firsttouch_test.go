@@ -227,6 +227,14 @@ func TestMediaByURLIsUploadedOnceForTwoWelcomes(t *testing.T) {
 		}
 	}
 
+	// Saving the welcome again prepares nothing new: the upload is cached.
+	if err := w.svc.Prepare(context.Background(), &channels.Welcome{Attachments: []channels.Attachment{{Type: "image", URL: img.URL + "/poster.png"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.sim.Uploads(); got != 1 {
+		t.Errorf("%d uploads after Prepare, want the cached one", got)
+	}
+
 	// A media_id lives 3 days; the cache lets go of it before then.
 	w.clk.Advance(72*time.Hour - 30*time.Minute)
 	if err := w.svc.Work(context.Background(), w.arrive("c3")); err != nil {

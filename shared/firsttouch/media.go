@@ -28,6 +28,25 @@ const (
 	mediaMargin = time.Hour
 )
 
+// Prepare uploads the media of w given by URL now, so the first customer's
+// welcome does not spend its 20 s fetching them (call it when a channel's
+// or the default welcome is saved). A cached upload is reused.
+func (s *Service) Prepare(ctx context.Context, w *channels.Welcome) error {
+	if w.Empty() {
+		return nil
+	}
+	if s.WeCom == nil {
+		return errNoWeCom
+	}
+	var errs []error
+	for i, a := range w.Attachments {
+		if _, err := s.attachment(ctx, a); err != nil {
+			errs = append(errs, fmt.Errorf("attachments[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // attachments maps a welcome's attachments to WeCom's shapes, uploading
 // media given by URL once (media/upload: send_welcome_msg takes temporary
 // media, not upload_attachment's). One that cannot be prepared is left out
