@@ -441,6 +441,11 @@ func TestPermissionsAreLeastPrivilege(t *testing.T) {
 								t.Errorf("ssm action %s, want only GetParameter(s)", a)
 							}
 							gotSSM = append(gotSSM, resources...)
+						case "lambda":
+							// The callback hands first touch to the poster, and nothing else invokes.
+							if f.id != "CallbackFunction" || a != "lambda:InvokeFunction" || !slices.Equal(resources, []string{"getatt:PosterFunction.Arn"}) {
+								t.Errorf("%s may %s on %v; only the callback may invoke, and only the poster", f.id, a, resources)
+							}
 						case "kms":
 							if a != "kms:Decrypt" || fmt.Sprint(path(s, "Condition", "StringEquals", "kms:ViaService")) != "ssm.ap-east-1.amazonaws.com" {
 								t.Errorf("kms statement %v, want kms:Decrypt only via SSM", s)

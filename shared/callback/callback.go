@@ -40,6 +40,20 @@ type Handler struct {
 	// OnStored, when set, is told of each newly stored event (the local
 	// stack logs them); it must not block.
 	OnStored func(events.Record)
+	// FirstTouch, when set, follows add and delete events with the
+	// welcome, tags and alerts (pending.Marker).
+	FirstTouch FirstTouch
+}
+
+// FirstTouch is the hook of the work that follows an event. Mark runs
+// before the event is appended, so the work is never lost to a crash
+// between the two; its failure answers 503 like a storage failure. Stored
+// runs for a newly stored event before the 200 and must be bounded: it
+// hands the event on (a queue, an asynchronous invoke) and never waits for
+// WeCom.
+type FirstTouch interface {
+	Mark(ctx context.Context, rec events.Record) error
+	Stored(ctx context.Context, rec events.Record)
 }
 
 // New returns a handler with defaults filled in.
@@ -128,6 +142,18 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, rejection{http.StatusForbidden, "wrong_corp", "the event is addressed to another corp"}, nil)
 		return
 	}
+	if h.FirstTouch != nil {
+		rec, _, err := h.Log.Item(ev, events.OriginCallback)
+		if err == nil {
+			err = h.FirstTouch.Mark(r.Context(), rec)
+		}
+		if err != nil {
+			h.Logger.LogAttrs(r.Context(), slog.LevelError, "first-touch work not marked; WeCom will retry",
+				slog.String("event", ev.Event), slog.String("change_type", ev.ChangeType), slog.String("err", err.Error()))
+			httpx.Error(w, http.StatusServiceUnavailable, "store_unavailable", "the event could not be stored; retry later")
+			return
+		}
+	}
 	rec, stored, err := h.Log.Append(r.Context(), ev, events.OriginCallback)
 	if err != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelError, "callback not stored; WeCom will retry",
@@ -140,6 +166,9 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		slog.String("key", rec.Key), slog.Bool("duplicate", !stored), slog.Bool("known", ev.Known))
 	if stored && h.OnStored != nil {
 		h.OnStored(rec)
+	}
+	if stored && h.FirstTouch != nil {
+		h.FirstTouch.Stored(r.Context(), rec)
 	}
 	// An empty 200 tells WeCom the event was received; no passive reply.
 	w.WriteHeader(http.StatusOK)

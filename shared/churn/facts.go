@@ -41,10 +41,11 @@ func (f fact) sk() string {
 }
 
 // factOf maps a contact event to its fact; ok is false for events that do not
-// start or end a relationship (edits, transfer failures, groups, tags).
+// start or end a relationship (edits, transfer failures, groups, tags, and
+// Siyu's own actions, whatever they carry).
 func factOf(rec events.Record) (customer string, f fact, ok bool) {
 	e := rec.Event
-	if e.Event != wecom.EventExternalContact || e.UserID == "" || e.ExternalUserID == "" {
+	if rec.Origin == events.OriginSiyu || e.Event != wecom.EventExternalContact || e.UserID == "" || e.ExternalUserID == "" {
 		return "", fact{}, false
 	}
 	switch e.ChangeType {

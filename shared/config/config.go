@@ -34,6 +34,10 @@ type Config struct {
 	ReportLang string
 	PublicURL  string
 	Addr       string
+	// FirstTouchFunction is the function the callback invokes
+	// asynchronously with each new add or delete event (the poster, on
+	// Lambda); empty leaves first touch to the poster's sweep.
+	FirstTouchFunction string
 
 	// CallbackMaxSkew bounds how far a callback's timestamp may be from now.
 	CallbackMaxSkew time.Duration
@@ -63,6 +67,7 @@ func Load(get Getenv) (Config, error) {
 		Addr:            strings.TrimSpace(get("SIYU_ADDR")),
 		CallbackMaxSkew: time.Hour,
 	}
+	c.FirstTouchFunction = strings.TrimSpace(get("SIYU_FIRSTTOUCH_FUNCTION"))
 	if c.APIBase == "" {
 		c.APIBase = "https://qyapi.weixin.qq.com"
 	}

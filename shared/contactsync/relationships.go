@@ -263,7 +263,8 @@ func (y *Syncer) recentPairs(ctx context.Context, since time.Time) (map[churn.Pa
 				if err := json.Unmarshal(it.Data, &rec); err != nil {
 					return nil, fmt.Errorf("sync: decode event %s/%s: %w", it.PK, it.SK, err)
 				}
-				if rec.Event.Event == wecom.EventExternalContact && rec.UserID != "" && rec.ExternalUserID != "" {
+				// Siyu's own events (welcomes, tags) say nothing of WeCom's state.
+				if rec.Origin != events.OriginSiyu && rec.Event.Event == wecom.EventExternalContact && rec.UserID != "" && rec.ExternalUserID != "" {
 					out[churn.Pair{Member: rec.UserID, Customer: rec.ExternalUserID}] = true
 				}
 			}

@@ -26,12 +26,16 @@ const (
 	// OriginReconciled: found by the nightly sync (WeCom has a relationship the
 	// log lacks, or the reverse) and written so it is counted exactly once.
 	OriginReconciled = "reconciled"
+	// OriginSiyu: Siyu's own action (a welcome sent, a tag applied), which
+	// WeCom reports through no callback. Own events never start or end a
+	// relationship, so no churn number reads them.
+	OriginSiyu = "siyu"
 )
 
 // Record is one stored event.
 type Record struct {
 	wecom.Event
-	// Origin is OriginCallback or OriginReconciled.
+	// Origin is OriginCallback, OriginReconciled or OriginSiyu.
 	Origin string `json:"origin"`
 	// ReceivedAt is when Siyu stored it (unix ms).
 	ReceivedAt int64 `json:"received_at"`

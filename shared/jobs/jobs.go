@@ -20,6 +20,9 @@ type Request struct {
 	Date string `json:"date,omitempty"`
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
+	// Key names one item of work (the event whose first-touch work the
+	// callback's asynchronous invoke asks for); empty for timers.
+	Key string `json:"key,omitempty"`
 }
 
 // Result is a job's summary, returned as JSON by the API and logged by timers.

@@ -13,6 +13,7 @@ import (
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/dashboard"
+	"github.com/siyuhq/siyu/shared/firsttouch"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -33,12 +34,21 @@ type API struct {
 	// Channels manages channels, tags and settings (the local demo makes
 	// its channels through it).
 	Channels *channels.Service
+	// FirstTouch greets and tags new customers (the local stack's queue
+	// feeds it; the "firsttouch" job sweeps for it).
+	FirstTouch *firsttouch.Service
 	// Routes are every route with its auth, as registered.
 	Routes []api.Route
 }
 
-// Build composes the API over d.
+// Build composes the API over d, with the poster's first-touch steps.
 func Build(d start.Deps) *API {
+	wc := d.WeCom()
+	return BuildWith(d, posterroot.Steps(d, wc)...)
+}
+
+// BuildWith composes the API over d with steps as the first-touch steps.
+func BuildWith(d start.Deps, steps ...firsttouch.Step) *API {
 	cfg := d.Config
 	wc := d.WeCom()
 	ps := posterroot.Posts(d, wc)
@@ -46,7 +56,8 @@ func Build(d start.Deps) *API {
 	ps.Links = ms // posts declares the link tracker it needs; moments is it
 
 	reg := rolluproot.Jobs(d, wc, ms)
-	reg.Merge(posterroot.Jobs(d, ps))
+	ft := posterroot.FirstTouch(d, wc, steps...)
+	reg.Merge(posterroot.Jobs(d, ps, ft))
 
 	s := api.New(cfg.AdminToken, cfg.PublicURL, cfg.Loc, d.Logger, d.Now)
 	if cfg.PublicURL == "" {
@@ -59,7 +70,7 @@ func Build(d start.Deps) *API {
 	api.MountChannels(s, cs)
 	api.MountJobs(s, reg)
 	dashboard.New(cfg.Loc, d.Now).Mount(s)
-	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Channels: cs, Routes: s.Routes()}
+	return &API{Handler: httpx.NoFraming(s), Jobs: reg, Posts: ps, Moments: ms, Channels: cs, FirstTouch: ft, Routes: s.Routes()}
 }
 
 // New is the function.

@@ -1,7 +1,8 @@
 // Package stack is every Siyu function in one process, for the local stack
 // and the cost model: the callback's and the api's composition roots on one
-// handler, and in-process timers standing in for EventBridge Scheduler and
-// SCF timers over the same job registry.
+// handler, in-process timers standing in for EventBridge Scheduler and SCF
+// timers over the same job registry, and an in-process queue standing in
+// for the callback's asynchronous invoke of the poster (first touch).
 package stack
 
 import (
@@ -11,8 +12,11 @@ import (
 
 	apiroot "github.com/siyuhq/siyu/functions/api/root"
 	callbackroot "github.com/siyuhq/siyu/functions/callback/root"
+	posterroot "github.com/siyuhq/siyu/functions/poster/root"
 	"github.com/siyuhq/siyu/shared/callback"
 	"github.com/siyuhq/siyu/shared/channels"
+	"github.com/siyuhq/siyu/shared/firsttouch"
+	"github.com/siyuhq/siyu/shared/firsttouch/pending"
 	"github.com/siyuhq/siyu/shared/httpx"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -35,25 +39,33 @@ type Stack struct {
 	Store store.Store
 	Loc   *time.Location
 	// Jobs are every job, as the timers and POST /api/jobs/{job} run them.
-	Jobs    *jobs.Registry
-	handler http.Handler
-	d       start.Deps
+	Jobs *jobs.Registry
+	// FirstTouch is the queue the callback hands add and delete events
+	// to; RunTimers runs its worker. What it drops, the poster's sweep does.
+	FirstTouch *firsttouch.Queue
+	handler    http.Handler
+	d          start.Deps
 }
 
 // New composes the stack over d.
 func New(d start.Deps) (*Stack, error) {
 	s := &Stack{d: d, Store: d.Store, Loc: d.Config.Loc}
 	mux := http.NewServeMux()
+	// The first-touch steps after the welcome and the tags (the alerts):
+	// posterroot.Steps, so the poster on Lambda and SCF runs the same ones.
+	steps := posterroot.Steps(d, d.WeCom())
+	a := apiroot.BuildWith(d, steps...)
+	s.Posts, s.Moments, s.Channels, s.Jobs = a.Posts, a.Moments, a.Channels, a.Jobs
+	s.FirstTouch = firsttouch.NewQueue(a.FirstTouch, firstTouchQueue)
 	if d.Config.HasWeCom() {
 		h, err := callbackroot.Handler(d)
 		if err != nil {
 			return nil, err
 		}
+		h.FirstTouch = pending.Marker{Store: d.Store, Dispatch: s.FirstTouch.Dispatch}
 		s.Callback = h
 		mux.Handle(callbackroot.Path, h)
 	}
-	a := apiroot.Build(d)
-	s.Posts, s.Moments, s.Channels, s.Jobs = a.Posts, a.Moments, a.Channels, a.Jobs
 	mux.Handle("/", a.Handler)
 	s.handler = httpx.NoFraming(mux)
 	return s, nil
@@ -88,8 +100,13 @@ func dailyAt(loc *time.Location, hh, mm int) func(time.Time) time.Time {
 	}
 }
 
-// RunTimers fires the jobs on the cloud schedule until ctx ends.
+// firstTouchQueue bounds the events waiting for the first-touch worker.
+const firstTouchQueue = 1024
+
+// RunTimers fires the jobs on the cloud schedule, and runs the first-touch
+// worker, until ctx ends.
 func (s *Stack) RunTimers(ctx context.Context) {
+	s.FirstTouch.Start(ctx)
 	timers := []timer{
 		{"poster", everyMinute},
 		{"nightly", dailyAt(s.Loc, 0, 5)}, // sync → rollup → moments → report

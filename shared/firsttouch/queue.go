@@ -1,0 +1,90 @@
+package firsttouch
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/siyuhq/siyu/shared/events"
+)
+
+// Queue is the in-process Dispatcher: a bounded channel drained by one
+// worker goroutine. Dispatch never blocks: when the queue is full the
+// event is dropped and its pending marker waits for the sweep.
+type Queue struct {
+	svc     *Service
+	ch      chan events.Record
+	logger  *slog.Logger
+	dropped atomic.Int64
+	wg      sync.WaitGroup
+	mu      sync.RWMutex
+	closed  bool
+}
+
+var _ Dispatcher = (*Queue)(nil)
+
+// NewQueue returns a queue of size events for svc. Start runs its worker.
+func NewQueue(svc *Service, size int) *Queue {
+	if size <= 0 {
+		size = 256
+	}
+	return &Queue{svc: svc, ch: make(chan events.Record, size), logger: svc.Logger}
+}
+
+// Dispatch queues rec, or drops it to the sweep when the queue is full
+// or closed.
+func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		q.dropped.Add(1)
+		return
+	}
+	select {
+	case q.ch <- rec:
+	default:
+		// One line per hundred drops: a stalled worker must not flood the log.
+		if n := q.dropped.Add(1); n%100 == 1 {
+			q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch queue full: the sweep will do it", slog.String("event", rec.Key), slog.Int64("dropped", n))
+		}
+	}
+}
+
+// Dropped counts the events left to the sweep.
+func (q *Queue) Dropped() int64 { return q.dropped.Load() }
+
+// Start runs the worker until ctx ends or the queue is closed and
+// drained; Wait waits for it.
+func (q *Queue) Start(ctx context.Context) {
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case rec, ok := <-q.ch:
+				if !ok {
+					return
+				}
+				if err := q.svc.Work(ctx, rec); err != nil {
+					q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch work left to the sweep", slog.String("event", rec.Key), slog.String("err", err.Error()))
+				}
+			}
+		}
+	}()
+}
+
+// Close stops taking events; the worker finishes those queued, then stops.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
+	}
+}
+
+// Wait waits for the worker to stop (ctx ended, or closed and drained).
+func (q *Queue) Wait() { q.wg.Wait() }
