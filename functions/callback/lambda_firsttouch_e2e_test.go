@@ -108,7 +108,12 @@ func TestLambdaCallbackHandsAnAddToThePosterWhichGreets(t *testing.T) {
 		t.Fatalf("callback answered %d %s", resp.StatusCode, resp.Body)
 	}
 
+	// The poster may still be at work if the invoke outlasted its bound
+	// (below): wait for it, boundedly.
 	ws := sim.Welcomes()
+	for deadline := time.Now().Add(30 * time.Second); len(ws) == 0 && time.Now().Before(deadline); ws = sim.Welcomes() {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if len(ws) != 1 || ws[0].Text != "小林，欢迎！" {
 		t.Fatalf("welcomes %+v, want one to 小林\ncallback:\n%s\nposter:\n%s", ws, callback.Output.String(), poster.Output.String())
 	}
