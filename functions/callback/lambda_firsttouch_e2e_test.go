@@ -117,7 +117,11 @@ func TestLambdaCallbackHandsAnAddToThePosterWhichGreets(t *testing.T) {
 	if len(ws) != 1 || ws[0].Text != "小林，欢迎！" {
 		t.Fatalf("welcomes %+v, want one to 小林\ncallback:\n%s\nposter:\n%s", ws, callback.Output.String(), poster.Output.String())
 	}
-	if got := sim.TagsOf("alice", "c1"); len(got) != 1 || got[0] != "t1" {
+	got := sim.TagsOf("alice", "c1")
+	for deadline := time.Now().Add(30 * time.Second); len(got) == 0 && time.Now().Before(deadline); got = sim.TagsOf("alice", "c1") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(got) != 1 || got[0] != "t1" {
 		t.Errorf("tags %v, want [t1]", got)
 	}
 	// aws-lambda-rie runs an Event invoke synchronously, so on a loaded
