@@ -192,4 +192,3 @@ func (r *run) childClock(ctx context.Context) {
 		}
 	}
 }
-
