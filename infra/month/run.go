@@ -112,6 +112,8 @@ type run struct {
 	logs    *testutil.SyncBuffer
 	posts   []postRef
 	child   *Child
+	// injectedOn is the day (1-based) WeCom errors were last injected.
+	injectedOn int
 }
 
 type replay struct {
@@ -323,7 +325,7 @@ func (r *run) day(ctx context.Context, i int, kill bool) error {
 	// The nightly chain at 00:05.
 	r.advance(r.sc.NightlyAt(i))
 	r.flushReplays(ctx, r.sc.NightlyAt(i))
-	if r.opts.Faults && i%4 == 1 {
+	if r.opts.Faults && i%10 == 4 {
 		r.sim.Inject("/cgi-bin/externalcontact/batch/get_by_user", wecom.CodeBusy, 1)
 		r.fig.WeComErrors++
 	}
@@ -381,16 +383,21 @@ func (r *run) tick(ctx context.Context, day int) error {
 	r.fs.on.Store(r.opts.Faults)
 	defer r.fs.on.Store(false)
 	if r.opts.Faults {
-		switch m := r.clk.Now().Minute(); {
+		switch {
 		case day == 0 && r.fs.died.Load() == 0:
 			r.fs.sent.Store(false)
 			r.fs.dieAfterSend.Store(true)
-		case m%17 == 3:
+		case r.injectedOn != day+1 && day%5 == 1:
+			// Now and then WeCom answers -1 to a send and 45009 to a job
+			// poll. The client backs off in real time (45009 waits 5 s),
+			// so not every day.
+			r.injectedOn = day + 1
 			r.sim.Inject("/cgi-bin/externalcontact/add_moment_task", wecom.CodeBusy, 1)
 			r.fig.WeComErrors++
-		case m%17 == 11:
-			r.sim.Inject("/cgi-bin/externalcontact/get_moment_task_result", wecom.CodeRateLimited, 1)
-			r.fig.WeComErrors++
+			if day%10 == 1 {
+				r.sim.Inject("/cgi-bin/externalcontact/get_moment_task_result", wecom.CodeRateLimited, 1)
+				r.fig.WeComErrors++
+			}
 		}
 	}
 	var wg sync.WaitGroup

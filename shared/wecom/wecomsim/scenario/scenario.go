@@ -13,6 +13,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -156,7 +158,8 @@ func New(ctx context.Context, sim *wecomsim.Sim, cfg Config) (*Scenario, error) 
 		s.inGroup[g.ChatID] = set
 		s.truth.groups[g.ChatID] = int64(len(g.Members))
 	}
-	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), MaxRetries: -1})
+	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(), MaxRetries: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for i, st := range Channels {
 		users := []string{s.members[i%len(s.members)]}
 		typ := wecom.ContactWaySingle
