@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
@@ -280,8 +281,10 @@ func (f Figures) Summary() string {
 		f.Failures, f.Retries5xx, f.Unexpected5xx, f.WeComErrors, f.TokenExpiries, f.TicksDied)
 	fmt.Fprintf(&b, "kills survived %d, events recovered by reconciliation %d\n", f.Kills, f.Reconciled)
 	fmt.Fprintf(&b, "posts scheduled %d, sent %d; welcomes sent %d\n", f.PostsScheduled, f.PostsSent, f.WelcomesSent)
-	fmt.Fprintf(&b, "nightly: max %s, total %s, max store requests %d, peak heap %.1f MiB\n",
-		f.NightlyMax.Round(1e6), f.NightlyTotal.Round(1e6), f.NightlyRequestsMax, float64(f.NightlyPeakHeap)/(1<<20))
+	nights := int64(max(f.Days, 1))
+	fmt.Fprintf(&b, "nightly: mean %s, max %s; store calls mean %d, max %d; items mean %d, max %d; peak heap %.1f MiB\n",
+		(f.NightlyTotal / time.Duration(nights)).Round(1e6), f.NightlyMax.Round(1e6), f.NightlyRequests/nights, f.NightlyRequestsMax,
+		f.NightlyItems/nights, f.NightlyItemsMax, float64(f.NightlyPeakHeap)/(1<<20))
 	fmt.Fprintf(&b, "panics %d, mismatches %d, wall time %s\n", f.Panics, f.Mismatches, f.Wall.Round(1e6))
 	for _, m := range f.MismatchList {
 		b.WriteString("  mismatch: " + m + "\n")

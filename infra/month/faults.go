@@ -35,6 +35,8 @@ type faultStore struct {
 	died         atomic.Int64
 
 	reads, writes atomic.Int64
+	// items counts the items read and written (a batch call counts each).
+	items atomic.Int64
 }
 
 func newFaultStore(s store.Store, seed int64, perMille int) *faultStore {
@@ -59,16 +61,20 @@ func (f *faultStore) fail() bool {
 
 func (f *faultStore) Get(ctx context.Context, pk, sk string) (store.Item, error) {
 	f.reads.Add(1)
+	f.items.Add(1)
 	return f.Store.Get(ctx, pk, sk)
 }
 
 func (f *faultStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	f.reads.Add(1)
-	return f.Store.Query(ctx, q)
+	p, err := f.Store.Query(ctx, q)
+	f.items.Add(int64(max(1, len(p.Items))))
+	return p, err
 }
 
 func (f *faultStore) Put(ctx context.Context, it store.Item, cond store.Cond) (store.Item, error) {
 	f.writes.Add(1)
+	f.items.Add(1)
 	if strings.HasPrefix(it.PK, "post#") && it.SK == "post" && f.dieAfterSend.Load() && f.sent.Load() {
 		f.dieAfterSend.Store(false)
 		f.died.Add(1)
@@ -82,6 +88,7 @@ func (f *faultStore) Put(ctx context.Context, it store.Item, cond store.Cond) (s
 
 func (f *faultStore) Incr(ctx context.Context, pk, sk string, d int64, exp time.Time) (int64, error) {
 	f.writes.Add(1)
+	f.items.Add(1)
 	if f.fail() {
 		return 0, errInjected
 	}
@@ -90,6 +97,7 @@ func (f *faultStore) Incr(ctx context.Context, pk, sk string, d int64, exp time.
 
 func (f *faultStore) Delete(ctx context.Context, pk, sk string, cond store.Cond) error {
 	f.writes.Add(1)
+	f.items.Add(1)
 	if f.fail() {
 		return errInjected
 	}
@@ -102,16 +110,24 @@ type batched struct{ *faultStore }
 
 func (b batched) GetMany(ctx context.Context, keys []store.Key) (map[store.Key]store.Item, error) {
 	b.reads.Add(1)
+	b.items.Add(int64(len(keys)))
 	return b.batch.GetMany(ctx, keys)
 }
 
 func (b batched) QueryMany(ctx context.Context, pks []string) (map[string][]store.Item, error) {
 	b.reads.Add(1)
-	return b.batch.QueryMany(ctx, pks)
+	m, err := b.batch.QueryMany(ctx, pks)
+	n := len(pks)
+	for _, items := range m {
+		n += max(0, len(items)-1)
+	}
+	b.items.Add(int64(n))
+	return m, err
 }
 
 func (b batched) WriteMany(ctx context.Context, writes []store.Write) error {
 	b.writes.Add(1)
+	b.items.Add(int64(len(writes)))
 	if b.fail() {
 		return errInjected
 	}

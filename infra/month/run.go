@@ -85,7 +85,10 @@ type Figures struct {
 	Panics             int
 	NightlyMax         time.Duration
 	NightlyTotal       time.Duration
-	NightlyRequestsMax int64
+	NightlyRequestsMax int64 // store calls (a batch call counts once)
+	NightlyItemsMax    int64 // items read and written
+	NightlyRequests    int64 // over every night
+	NightlyItems       int64
 	NightlyPeakHeap    uint64
 	Wall               time.Duration
 	MismatchList       []string
@@ -337,6 +340,7 @@ func (r *run) day(ctx context.Context, i int, kill bool) error {
 func (r *run) nightly(ctx context.Context) error {
 	r.fs.on.Store(false)
 	reqs := r.fs.reads.Load() + r.fs.writes.Load()
+	items := r.fs.items.Load()
 	runtime.GC()
 	var peak atomic.Uint64
 	done := make(chan struct{})
@@ -368,7 +372,12 @@ func (r *run) nightly(ctx context.Context) error {
 	close(done)
 	r.fig.NightlyTotal += took
 	r.fig.NightlyMax = max(r.fig.NightlyMax, took)
-	r.fig.NightlyRequestsMax = max(r.fig.NightlyRequestsMax, r.fs.reads.Load()+r.fs.writes.Load()-reqs)
+	reqs = r.fs.reads.Load() + r.fs.writes.Load() - reqs
+	items = r.fs.items.Load() - items
+	r.fig.NightlyRequestsMax = max(r.fig.NightlyRequestsMax, reqs)
+	r.fig.NightlyItemsMax = max(r.fig.NightlyItemsMax, items)
+	r.fig.NightlyRequests += reqs
+	r.fig.NightlyItems += items
 	r.fig.NightlyPeakHeap = max(r.fig.NightlyPeakHeap, peak.Load())
 	if err != nil {
 		return fmt.Errorf("nightly: %w", err)
