@@ -285,6 +285,7 @@ func (f Figures) Summary() string {
 	fmt.Fprintf(&b, "nightly: mean %s, max %s; store calls mean %d, max %d; items mean %d, max %d; peak heap %.1f MiB\n",
 		(f.NightlyTotal / time.Duration(nights)).Round(1e6), f.NightlyMax.Round(1e6), f.NightlyRequests/nights, f.NightlyRequestsMax,
 		f.NightlyItems/nights, f.NightlyItemsMax, float64(f.NightlyPeakHeap)/(1<<20))
+	fmt.Fprintf(&b, "nightly WeCom API calls: mean %d\n", f.NightlyWeComCalls/nights)
 	fmt.Fprintf(&b, "panics %d, mismatches %d, wall time %s\n", f.Panics, f.Mismatches, f.Wall.Round(1e6))
 	for _, m := range f.MismatchList {
 		b.WriteString("  mismatch: " + m + "\n")

@@ -148,9 +148,12 @@ func (f *faultStore) wrap() store.Store {
 type sendWatch struct {
 	base  http.RoundTripper
 	store atomic.Pointer[faultStore]
+	// calls counts the app's WeCom API calls.
+	calls atomic.Int64
 }
 
 func (t *sendWatch) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.calls.Add(1)
 	resp, err := t.base.RoundTrip(r)
 	if f := t.store.Load(); f != nil && err == nil && f.dieAfterSend.Load() &&
 		(strings.HasSuffix(r.URL.Path, "/add_moment_task") || strings.HasSuffix(r.URL.Path, "/add_msg_template")) {

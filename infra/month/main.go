@@ -63,10 +63,8 @@ func main() {
 	figs, err := RunOnSQLite(ctx, path, Options{Seed: *seed, Customers: *customers, Days: *days, First: first,
 		Faults: true, WelcomesSent: *welcomes, Kills: *kills, Logger: logger,
 		Progress: func(day int, f Figures) {
-			if (day+1)%10 == 0 || day+1 == *days {
-				logger.Info("day done", "day", day+1, "of", *days, "events", f.Events, "nightly_max", f.NightlyMax.Round(time.Millisecond),
-					"nightly_requests_max", f.NightlyRequestsMax)
-			}
+			logger.Info("day done", "day", day+1, "of", *days, "events", f.Events, "nightly", f.NightlyLast.Round(time.Millisecond),
+				"nightly_max", f.NightlyMax.Round(time.Millisecond), "nightly_requests_max", f.NightlyRequestsMax)
 		}}, os.Args[0], nil)
 	fmt.Print(figs.Summary())
 	if err != nil {

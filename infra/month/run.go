@@ -89,6 +89,8 @@ type Figures struct {
 	NightlyItemsMax    int64 // items read and written
 	NightlyRequests    int64 // over every night
 	NightlyItems       int64
+	NightlyWeComCalls  int64 // over every night
+	NightlyLast        time.Duration
 	NightlyPeakHeap    uint64
 	Wall               time.Duration
 	MismatchList       []string
@@ -341,6 +343,7 @@ func (r *run) nightly(ctx context.Context) error {
 	r.fs.on.Store(false)
 	reqs := r.fs.reads.Load() + r.fs.writes.Load()
 	items := r.fs.items.Load()
+	calls := watch.calls.Load()
 	runtime.GC()
 	var peak atomic.Uint64
 	done := make(chan struct{})
@@ -378,6 +381,8 @@ func (r *run) nightly(ctx context.Context) error {
 	r.fig.NightlyItemsMax = max(r.fig.NightlyItemsMax, items)
 	r.fig.NightlyRequests += reqs
 	r.fig.NightlyItems += items
+	r.fig.NightlyWeComCalls += watch.calls.Load() - calls
+	r.fig.NightlyLast = took
 	r.fig.NightlyPeakHeap = max(r.fig.NightlyPeakHeap, peak.Load())
 	if err != nil {
 		return fmt.Errorf("nightly: %w", err)
