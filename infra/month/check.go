@@ -99,7 +99,7 @@ func (r *run) check(ctx context.Context) error {
 	if err := r.api(ctx, http.MethodGet, "/api/stats/cohorts"+q, nil, &cohorts); err != nil {
 		return err
 	}
-	wantCo := t.Cohorts()
+	wantCo := t.Cohorts(r.opts.First.AddDays(r.opts.Days).Start(r.loc))
 	for _, got := range cohorts.Cohorts {
 		if w := wantCo[got.Date]; w != nil && got != *w {
 			r.mismatch("cohort %s:\n  got  %+v\n  want %+v", got.Date, got, *w)

@@ -237,9 +237,10 @@ func (t *Truth) Apply(ev wecom.Event, at time.Time, reconciled bool) {
 	d.CustomersEnd = t.nLive
 }
 
-// Cohorts is the early churn of each day's new customers, as known at the
-// end of the last applied day.
-func (t *Truth) Cohorts() map[string]*Cohort {
+// Cohorts is the early churn of each day's new customers, counting the
+// losses before until (the end of the last day rolled up: a loss in the
+// minutes after midnight belongs to a day not rolled up yet).
+func (t *Truth) Cohorts(until time.Time) map[string]*Cohort {
 	out := map[string]*Cohort{}
 	for date := range t.Days {
 		out[date] = &Cohort{Date: date}
@@ -252,7 +253,7 @@ func (t *Truth) Cohorts() map[string]*Cohort {
 		}
 		co.NewCustomers++
 		lost, ok := t.lostAt[c]
-		if !ok {
+		if !ok || !lost.Before(until) {
 			continue
 		}
 		age := lost.Sub(at)
