@@ -282,7 +282,7 @@ func (f Figures) Summary() string {
 	fmt.Fprintf(&b, "kills survived %d, events recovered by reconciliation %d\n", f.Kills, f.Reconciled)
 	fmt.Fprintf(&b, "posts scheduled %d, sent %d; welcomes sent %d\n", f.PostsScheduled, f.PostsSent, f.WelcomesSent)
 	nights := int64(max(f.Days, 1))
-	fmt.Fprintf(&b, "nightly: mean %s, max %s; store calls mean %d, max %d; items mean %d, max %d; peak heap %.1f MiB\n",
+	fmt.Fprintf(&b, "nightly: mean %s, max %s; store calls mean %d, max %d; items mean %d, max %d; peak heap over the process's own %.1f MiB\n",
 		(f.NightlyTotal / time.Duration(nights)).Round(1e6), f.NightlyMax.Round(1e6), f.NightlyRequests/nights, f.NightlyRequestsMax,
 		f.NightlyItems/nights, f.NightlyItemsMax, float64(f.NightlyPeakHeap)/(1<<20))
 	fmt.Fprintf(&b, "nightly WeCom API calls: mean %d\n", f.NightlyWeComCalls/nights)
