@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim/scenario"
@@ -286,6 +287,12 @@ func (f Figures) Summary() string {
 		(f.NightlyTotal / time.Duration(nights)).Round(1e6), f.NightlyMax.Round(1e6), f.NightlyRequests/nights, f.NightlyRequestsMax,
 		f.NightlyItems/nights, f.NightlyItemsMax, float64(f.NightlyPeakHeap)/(1<<20))
 	fmt.Fprintf(&b, "nightly WeCom API calls: mean %d\n", f.NightlyWeComCalls/nights)
+	for _, job := range rolluproot.NightlySteps {
+		if st, ok := f.NightlySteps[job]; ok {
+			fmt.Fprintf(&b, "  %-8s mean %s, %d items, %d WeCom calls a night\n", job, (st.Time / time.Duration(nights)).Round(1e6),
+				st.Items/nights, st.WeComCalls/nights)
+		}
+	}
 	fmt.Fprintf(&b, "panics %d, mismatches %d, wall time %s\n", f.Panics, f.Mismatches, f.Wall.Round(1e6))
 	for _, m := range f.MismatchList {
 		b.WriteString("  mismatch: " + m + "\n")

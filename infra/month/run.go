@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
 	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/config"
@@ -91,9 +92,18 @@ type Figures struct {
 	NightlyItems       int64
 	NightlyWeComCalls  int64 // over every night
 	NightlyLast        time.Duration
-	NightlyPeakHeap    uint64
-	Wall               time.Duration
-	MismatchList       []string
+	// NightlySteps splits the nightly figures by step, over every night.
+	NightlySteps    map[string]Step
+	NightlyPeakHeap uint64
+	Wall            time.Duration
+	MismatchList    []string
+}
+
+// Step is one nightly step's figures summed over the nights.
+type Step struct {
+	Time       time.Duration
+	Items      int64
+	WeComCalls int64
 }
 
 const adminToken = "month-admin-token"
@@ -369,11 +379,27 @@ func (r *run) nightly(ctx context.Context) error {
 	}()
 	began := time.Now()
 	var err error
-	for try := range 3 {
-		if _, err = r.st.RunJob(ctx, jobs.Request{Job: "nightly"}); err == nil {
+	// The chain's steps one by one (what the "nightly" job runs), each
+	// booked apart; a failed step runs again, as the next timer would.
+	for _, job := range rolluproot.NightlySteps {
+		stepBegan, stepItems, stepCalls := time.Now(), r.fs.items.Load(), watch.calls.Load()
+		for try := range 3 {
+			if _, err = r.st.RunJob(ctx, jobs.Request{Job: job}); err == nil {
+				break
+			}
+			r.opts.Logger.Warn("nightly step failed; running it again", "job", job, "try", try+1, "err", err)
+		}
+		if r.fig.NightlySteps == nil {
+			r.fig.NightlySteps = map[string]Step{}
+		}
+		st := r.fig.NightlySteps[job]
+		st.Time += time.Since(stepBegan)
+		st.Items += r.fs.items.Load() - stepItems
+		st.WeComCalls += watch.calls.Load() - stepCalls
+		r.fig.NightlySteps[job] = st
+		if err != nil {
 			break
 		}
-		r.opts.Logger.Warn("nightly failed; running it again", "try", try+1, "err", err)
 	}
 	took := time.Since(began)
 	close(done)
