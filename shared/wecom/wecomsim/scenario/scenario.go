@@ -97,10 +97,9 @@ type way struct {
 }
 
 type planned struct {
-	at       time.Time
-	kind     kind
-	pair     pair
-	lastUsed bool
+	at   time.Time
+	kind kind
+	pair pair
 }
 
 type kind uint8
