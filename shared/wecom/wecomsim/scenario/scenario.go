@@ -322,7 +322,10 @@ func (s *Scenario) Day(i int) []Event {
 		evs := s.play(p)
 		out = append(out, evs...)
 	}
-	// The truth in time order: lost events count when the sync finds them.
+	// The truth in time order (a transfer across midnight put an event of
+	// tomorrow before the rest of today): lost events count when the sync
+	// finds them.
+	slices.SortStableFunc(out, func(a, b Event) int { return a.At.Compare(b.At) })
 	night := s.NightlyAt(i)
 	var lost []Event
 	for _, ev := range out {

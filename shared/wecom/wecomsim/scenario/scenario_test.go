@@ -21,7 +21,7 @@ func play(t *testing.T, seed int64, days int) ([]scenario.Event, *scenario.Truth
 	sim := wecomsim.New(wecomsim.Options{Seed: seed, Now: clk.Now})
 	t.Cleanup(sim.Close)
 	sc, err := scenario.New(context.Background(), sim, scenario.Config{Seed: seed, Customers: 300, First: first,
-		OutageDay: 1, OutageFrom: 10 * time.Hour, PostsPerDay: 2})
+		OutageDay: 1, OutageFrom: 10 * time.Hour, PostsPerDay: 2, DailyAdds: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestTheSameSeedPlaysTheSameBrand(t *testing.T) {
 }
 
 func TestTheTruthKeepsItsInvariantAndCountsTheOutageAtTheNightlySync(t *testing.T) {
-	evs, truth := play(t, 11, 3)
+	evs, truth := play(t, 11, 120)
 	var lost int
 	for _, ev := range evs {
 		if ev.Lost {
