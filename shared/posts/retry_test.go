@@ -5,11 +5,13 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
@@ -93,5 +95,46 @@ func TestDeferralsDoNotUseUpTheTriesWhoseOutcomeIsUnknown(t *testing.T) {
 	}
 	if n := len(e.sim.Moments()); n != 1 {
 		t.Errorf("WeCom has %d Moments, want 1", n)
+	}
+}
+
+// failPending fails the next write of the pending mark: the tick dies
+// between claiming a post and marking it pending.
+type failPending struct {
+	store.Store
+	armed atomic.Bool
+}
+
+func (f *failPending) Put(ctx context.Context, it store.Item, c store.Cond) (store.Item, error) {
+	if it.PK == "posts#pending" && f.armed.CompareAndSwap(true, false) {
+		return store.Item{}, errors.New("injected: the tick died")
+	}
+	return f.Store.Put(ctx, it, c)
+}
+
+func TestAPostClaimedByATickThatDiedBeforeMarkingItPendingIsStillSentOnce(t *testing.T) {
+	e := newEnv(t, openMemory)
+	fp := &failPending{Store: e.store}
+	e.store = fp
+	e.svc = e.service(e.client)
+	p := e.create(morning("claimed, then the tick died", "alice"))
+	e.clock.Advance(10 * time.Minute)
+	fp.armed.Store(true)
+	if _, err := e.svc.Tick(context.Background()); err == nil {
+		t.Fatal("the tick whose pending mark failed reported no error")
+	}
+	if got := e.get(p.ID); got.Status != posts.Sending {
+		t.Fatalf("after the dead tick the post is %s, want sending (claimed)", got.Status)
+	}
+	for range 30 {
+		e.clock.Advance(time.Minute)
+		e.tick()
+	}
+	got := e.get(p.ID)
+	if got.Status != posts.Sent {
+		t.Errorf("post = %s (last error %q), want sent: nothing followed the claimed post", got.Status, got.LastError)
+	}
+	if n := len(e.sim.Moments()); n != 1 {
+		t.Errorf("WeCom has %d Moments, want exactly 1", n)
 	}
 }

@@ -121,6 +121,14 @@ func (s *Service) sendDue(ctx context.Context, it store.Item, now time.Time, mom
 		if p.Status.Terminal() || p.JobID != "" {
 			return s.Store.Delete(ctx, it.PK, it.SK, store.Always)
 		}
+		if p.Status == Sending {
+			// The claim and its pending mark are two writes: a tick that
+			// died between them left a post no pending pass would ever
+			// follow. Marking it again is harmless (the same item).
+			if _, err := s.Store.Put(ctx, store.Item{PK: pkPending, SK: p.ID, Data: []byte(p.ID)}, store.Always); err != nil {
+				return fmt.Errorf("poster: mark post %s pending: %w", p.ID, err)
+			}
+		}
 		return nil
 	}
 	if p.Kind == Moment {

@@ -1,0 +1,10 @@
+# The soak: a brand's year lived through the whole stack under faults,
+# every figure checked against the scenario's ground truth (infra/month).
+.PHONY: soak
+
+SOAK_CUSTOMERS ?= 100000
+SOAK_DAYS      ?= 365
+
+## soak: a year at 10^5 customers under faults (SOAK_CUSTOMERS, SOAK_DAYS), checked against the ground truth
+soak:
+	$(GO) run ./infra/month -customers $(SOAK_CUSTOMERS) -days $(SOAK_DAYS)
