@@ -221,7 +221,12 @@ func (r *run) checkWelcomes() {
 	}
 	for code, w := range r.sc.Truth().Welcomes {
 		if !w.Lost && sent[code] != 1 {
-			r.mismatch("welcome %s (%s → %s) sent %d times, want once", code, w.Member, w.Customer, sent[code])
+			// What Siyu recorded for the code says why (the claim's outcome).
+			claim := "no claim"
+			if it, err := r.fs.Store.Get(context.Background(), "welcome#"+code, "claim"); err == nil {
+				claim = string(it.Data)
+			}
+			r.mismatch("welcome %s (%s → %s at %s) sent %d times, want once; Siyu recorded: %s", code, w.Member, w.Customer, w.At.In(r.loc).Format(time.DateTime), sent[code], claim)
 		}
 	}
 }

@@ -122,6 +122,7 @@ func ServeChild() error {
 	if err != nil {
 		return err
 	}
+	s.FirstTouch.Start(ctx)
 	mux := http.NewServeMux()
 	mux.Handle("/", s.Handler())
 	mux.HandleFunc("POST "+ClockPath, func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +131,8 @@ func ServeChild() error {
 			http.Error(w, "t must be unix nanoseconds", http.StatusBadRequest)
 			return
 		}
+		// First touch happens before time moves on, as in the parent.
+		s.FirstTouch.Idle(r.Context())
 		now.Store(n)
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -179,6 +182,7 @@ func (r *run) killChild(ctx context.Context, ev wecom.Event) error {
 // stopChild ends the day's child (SIGKILL too: it holds nothing that a
 // kill loses) and points the callbacks back at the in-process stack.
 func (r *run) stopChild() {
+	r.childClock(context.Background()) // lets its first-touch queue finish
 	r.child.Kill()
 	r.child = nil
 	r.url.Store(r.inproc)

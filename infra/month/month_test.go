@@ -31,9 +31,9 @@ func TestMain(m *testing.M) {
 }
 
 // stackSendsWelcomes switches on the check that every fresh welcome code
-// was greeted exactly once. Turn it on when the stack sends welcomes (the
-// first-touch pipeline); "at most once per code" is checked either way.
-const stackSendsWelcomes = false
+// was greeted exactly once: the stack's first-touch queue greets with the
+// brand's default welcome. "At most once per code" is checked either way.
+const stackSendsWelcomes = true
 
 // monthOptions is the brand make test lives through: small enough for
 // both stores to take well under three minutes together.

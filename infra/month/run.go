@@ -199,6 +199,16 @@ func Run(ctx context.Context, st store.Store, opts Options) (Figures, error) {
 	if err != nil {
 		return r.fig, err
 	}
+	// First touch: the queue's worker greets behind each stored add (the
+	// clock waits for it, see advance), with the brand's default welcome.
+	r.st.FirstTouch.Start(ctx)
+	if opts.WelcomesSent {
+		settings := map[string]any{"default_welcome": map[string]any{"text": "%NICKNAME%，欢迎关注！"},
+			"churn_alert": map[string]any{"enabled": true}, "deletion_alert": map[string]any{"enabled": true, "threshold": 10, "window_minutes": 60}}
+		if err := r.api(ctx, http.MethodPut, "/api/settings", settings, nil); err != nil {
+			return r.fig, fmt.Errorf("settings: %w", err)
+		}
+	}
 	// The baseline: the first sync, at the start of the first day.
 	if _, err := r.st.RunJob(ctx, jobs.Request{Job: "sync"}); err != nil {
 		return r.fig, fmt.Errorf("baseline sync: %w", err)
@@ -243,6 +253,11 @@ func (r *run) env() map[string]string {
 // advance moves the one clock forward to t (never back).
 func (r *run) advance(t time.Time) {
 	if t.After(r.clk.Now()) {
+		// The first-touch work of what was delivered happens "now", as it
+		// would within milliseconds live, before the clock moves on.
+		// The child's clock endpoint waits for its queue the same way.
+		r.st.FirstTouch.Idle(context.Background())
+		r.childClock(context.Background())
 		r.clk.Set(t)
 		r.childClock(context.Background())
 	}

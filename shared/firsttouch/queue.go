@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/events"
 )
 
@@ -17,9 +19,11 @@ type Queue struct {
 	ch      chan events.Record
 	logger  *slog.Logger
 	dropped atomic.Int64
-	wg      sync.WaitGroup
-	mu      sync.RWMutex
-	closed  bool
+	// busy counts the events queued or being worked on (Idle waits for 0).
+	busy   atomic.Int64
+	wg     sync.WaitGroup
+	mu     sync.RWMutex
+	closed bool
 }
 
 var _ Dispatcher = (*Queue)(nil)
@@ -41,9 +45,11 @@ func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
 		q.dropped.Add(1)
 		return
 	}
+	q.busy.Add(1)
 	select {
 	case q.ch <- rec:
 	default:
+		q.busy.Add(-1)
 		// One line per hundred drops: a stalled worker must not flood the log.
 		if n := q.dropped.Add(1); n%100 == 1 {
 			q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch queue full: the sweep will do it", slog.String("event", rec.Key), slog.Int64("dropped", n))
@@ -68,9 +74,8 @@ func (q *Queue) Start(ctx context.Context) {
 				if !ok {
 					return
 				}
-				if err := q.svc.Work(ctx, rec); err != nil {
-					q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch work left to the sweep", slog.String("event", rec.Key), slog.String("err", err.Error()))
-				}
+				q.work(ctx, rec)
+				q.busy.Add(-1)
 			}
 		}
 	}()
@@ -88,3 +93,36 @@ func (q *Queue) Close() {
 
 // Wait waits for the worker to stop (ctx ended, or closed and drained).
 func (q *Queue) Wait() { q.wg.Wait() }
+
+// Tries is how often the worker tries one event before leaving it to the
+// sweep; retryAfter is the pause between tries. A store write failing now
+// and then must not cost a welcome: the sweep comes a minute later, when
+// the code (20 s) is dead. A try after a claim was written never resends
+// (the claim says so), so retrying is safe.
+const (
+	Tries      = 3
+	retryAfter = 200 * time.Millisecond
+)
+
+func (q *Queue) work(ctx context.Context, rec events.Record) {
+	var err error
+	for try := 1; try <= Tries; try++ {
+		if err = q.svc.Work(ctx, rec); err == nil || ctx.Err() != nil {
+			break
+		}
+		if try < Tries {
+			clock.Sleep(ctx, retryAfter)
+		}
+	}
+	if err != nil {
+		q.logger.LogAttrs(ctx, slog.LevelWarn, "first-touch work left to the sweep", slog.String("event", rec.Key), slog.String("err", err.Error()))
+	}
+}
+
+// Idle waits until every event dispatched so far has been worked on (or
+// ctx ends): a driver that moves a test clock calls it before moving on.
+func (q *Queue) Idle(ctx context.Context) {
+	for q.busy.Load() > 0 && ctx.Err() == nil {
+		clock.Sleep(ctx, time.Millisecond)
+	}
+}
