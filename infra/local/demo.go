@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,12 @@ type demo struct {
 	clock  *clock
 	// lastMoments is when the live loop last synced Moments engagement.
 	lastMoments time.Time
+	// lastArrival is when a customer last arrived through a demo channel;
+	// arrivals counts them, so they alternate between the channels.
+	lastArrival time.Time
+	arrivals    int
+	// arrivalFailed keeps a failing channel to one warning until it works.
+	arrivalFailed bool
 	// callbacks carries the simulator's callbacks to the stack.
 	callbacks *http.Transport
 }
@@ -73,6 +80,10 @@ const DemoDays = 30
 // LiveEvery is how often the demo's brand produces live events.
 const LiveEvery = 20 * time.Second
 
+// ArriveEvery is how often a new customer arrives through one of the demo's
+// channels, in turn: the first-touch pipeline welcomes and tags them live.
+const ArriveEvery = time.Minute
+
 // MomentsEvery is how often the demo syncs Moments engagement (the cloud
 // does it nightly; the demo's Moments move within minutes).
 const MomentsEvery = time.Minute
@@ -85,8 +96,9 @@ var DemoEngagement = wecomsim.Engagement{PublishPercent: 85, PublishWithin: 2 * 
 	LikePercent: 10, CommentPercent: 4, ReactWithin: 5 * time.Minute, CapPercent: 5}
 
 // startDemo starts the simulator of the demo's brand and points cfg at it.
-// What the brand published survives restarts in dir (as WeCom keeps it),
-// so a second run still follows the Moments of the first.
+// What the brand published and its channels and tags survive restarts in
+// dir (as WeCom keeps them), so a second run still follows the Moments of
+// the first and customers still arrive through its channels.
 func startDemo(cfg *config.Config, dir string, logger, components *slog.Logger) (*demo, error) {
 	path := filepath.Join(dir, "demo.json")
 	var set demoSettings
@@ -206,7 +218,8 @@ func (d *demo) Start(ctx context.Context, callbackURL string, s *stack.Stack) er
 	scheduled, sent := d.sendPosts(ctx, s)
 	d.logger.Info("demo: posts", "scheduled", scheduled, "sent", sent)
 	d.syncMoments(ctx, s)
-	d.logger.Info("demo: live", "events_every", LiveEvery, "moments_engagement_every", MomentsEvery)
+	d.logger.Info("demo: live", "events_every", LiveEvery, "customer_through_a_channel_every", ArriveEvery,
+		"moments_engagement_every", MomentsEvery)
 	return ctx.Err()
 }
 
@@ -225,17 +238,75 @@ func (d *demo) Live(ctx context.Context, s *stack.Stack) {
 	}
 }
 
-// liveStep delivers the events since last and, every MomentsEvery, syncs
+// liveStep delivers the events since last, every ArriveEvery has a
+// customer arrive through a demo channel and, every MomentsEvery, syncs
 // Moments engagement so the funnel moves. It returns the new last.
 func (d *demo) liveStep(ctx context.Context, s *stack.Stack, last time.Time) time.Time {
 	now := d.clock.Now()
 	if err := d.sim.Simulate(ctx, last, now, true); err != nil && ctx.Err() == nil {
 		d.logger.Warn("demo: live events", "err", err)
 	}
+	if now.Sub(d.lastArrival) >= ArriveEvery {
+		d.lastArrival = now
+		d.arrive(ctx, s, now)
+	}
 	if now.Sub(d.lastMoments) >= MomentsEvery {
 		d.syncMoments(ctx, s)
 	}
 	return now
+}
+
+// Demo channel states: the channels are found by them in the store, so a
+// second run (or a channel remade in the console) still gets arrivals.
+const (
+	shopState = "store-qr"
+	liveState = "douyin-live"
+)
+
+// arrive has a new customer add a member through the demo's channels in
+// turn — the shop's QR code, then the live stream's link — at now, as a
+// real callback the first-touch pipeline acts on. It logs nothing unless
+// it fails (once, until it works again).
+func (d *demo) arrive(ctx context.Context, s *stack.Stack, now time.Time) {
+	if s.Channels == nil {
+		return
+	}
+	all, err := s.Channels.List(ctx)
+	if err != nil {
+		d.arrivalFailure(ctx, err)
+		return
+	}
+	var ways []channels.Channel
+	for _, state := range []string{shopState, liveState} {
+		i := slices.IndexFunc(all, func(c channels.Channel) bool { return c.State == state && !c.Pending })
+		if i >= 0 {
+			ways = append(ways, all[i])
+		}
+	}
+	if len(ways) == 0 {
+		return
+	}
+	c := ways[d.arrivals%len(ways)]
+	d.arrivals++
+	customer := d.sim.NewCustomerID()
+	switch c.Kind {
+	case channels.KindContactWay:
+		_, err = d.sim.ArriveThroughContactWay(ctx, c.ConfigID, customer, now)
+	case channels.KindAcquisitionLink:
+		_, err = d.sim.ArriveThroughLink(ctx, c.LinkID, c.State, customer, now)
+	}
+	if err != nil {
+		d.arrivalFailure(ctx, fmt.Errorf("channel %s: %w", c.Name, err))
+		return
+	}
+	d.arrivalFailed = false
+}
+
+func (d *demo) arrivalFailure(ctx context.Context, err error) {
+	if ctx.Err() == nil && !d.arrivalFailed {
+		d.logger.Warn("demo: a customer could not arrive through a channel", "err", err)
+	}
+	d.arrivalFailed = true
 }
 
 // syncMoments reads the demo's Moments engagement from the simulator; the
@@ -326,7 +397,7 @@ func (d *demo) channels(ctx context.Context, s *stack.Stack) (made, arrived int)
 	for _, t := range group.Tags {
 		tags = append(tags, t.ID)
 	}
-	shop, err := s.Channels.Create(ctx, channels.Draft{Name: "门店二维码", Kind: channels.KindContactWay, State: "store-qr",
+	shop, err := s.Channels.Create(ctx, channels.Draft{Name: "门店二维码", Kind: channels.KindContactWay, State: shopState,
 		Members: []string{members[0].UserID, members[1].UserID}, Tags: tags,
 		Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎光临！到店出示本消息可领取会员礼一份。",
 			Attachments: []channels.Attachment{{Type: "link", URL: "https://shop.example.com/member", Title: "会员权益"}}}})
@@ -334,7 +405,7 @@ func (d *demo) channels(ctx context.Context, s *stack.Stack) (made, arrived int)
 		d.logger.Warn("demo: channel", "err", err)
 		return 0, 0
 	}
-	live, err := s.Channels.Create(ctx, channels.Draft{Name: "抖音直播获客链接", Kind: channels.KindAcquisitionLink, State: "douyin-live",
+	live, err := s.Channels.Create(ctx, channels.Draft{Name: "抖音直播获客链接", Kind: channels.KindAcquisitionLink, State: liveState,
 		Members: []string{members[0].UserID}, SkipVerify: true,
 		Welcome: &channels.Welcome{Text: "感谢从直播间添加！回复「福利」领取直播专属优惠券。"}})
 	if err != nil {

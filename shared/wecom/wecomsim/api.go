@@ -71,9 +71,9 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	s.mu.Lock()
 	ans, apiErr := s.dispatch(path, r, body)
-	if apiErr == nil && publishingPaths[path] {
-		if err := s.savePublished(); err != nil {
-			s.log.Error("wecomsim: keep published state", "file", s.opts.StateFile, "err", err)
+	if apiErr == nil && keptPaths[path] {
+		if err := s.saveState(); err != nil {
+			s.log.Error("wecomsim: keep state", "file", s.opts.StateFile, "err", err)
 		}
 	}
 	drop := s.takeDrop(path)

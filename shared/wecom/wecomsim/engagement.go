@@ -98,8 +98,8 @@ func (s *Sim) PublishPersonalMoment(member string, at time.Time) string {
 	e.seq++
 	id := "simpmom" + formatUnix(int64(e.seq))
 	e.personal[id] = &personalMoment{id: id, member: member, at: at}
-	if err := s.savePublished(); err != nil {
-		s.log.Error("wecomsim: keep published state", "file", s.opts.StateFile, "err", err)
+	if err := s.saveState(); err != nil {
+		s.log.Error("wecomsim: keep state", "file", s.opts.StateFile, "err", err)
 	}
 	return id
 }

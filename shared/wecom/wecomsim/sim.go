@@ -81,8 +81,10 @@ type Options struct {
 	RobotKeys []string
 
 	// StateFile, when set, keeps what the brand published (Moments, group
-	// messages, Moment jobs) across restarts, as WeCom does: New reads it
-	// and every change rewrites it. The brand itself is derived from Seed.
+	// messages, Moment jobs) and its first-touch setup (contact ways,
+	// acquisition links, the tag library) across restarts, as WeCom does:
+	// New reads it and every change rewrites it. The brand itself is
+	// derived from Seed.
 	StateFile string
 
 	// HTTPClient delivers callbacks; its Timeout is ignored.
@@ -214,7 +216,7 @@ func NewUnstarted(opts Options) *Sim {
 		windows:     map[string]window{},
 		callbackURL: opts.CallbackURL,
 	}
-	if err := s.loadPublished(); err != nil {
+	if err := s.loadState(); err != nil {
 		panic(fmt.Sprintf("wecomsim: %v", err))
 	}
 	return s
