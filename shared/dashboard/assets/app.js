@@ -22,7 +22,7 @@ const T = {
     tap_hint: "点按图表查看当日数值", daily_table: "每日数据", csv: "下载 CSV", none: "暂无数据", reconciled: "对账补录",
     channel: "渠道", channel_stats: "渠道效果（近 {n} 天）", no_channel: "（无渠道）", lost_per_new: "流失/新增",
     churn_1d: "1 天内流失率", churn_7d: "7 天内流失率", churn_30d: "30 天内流失率", cohort_new: "可计算新客",
-    early_churn_help: "早期流失率：该渠道在所选期间带来的新客中，加入后 1/7/30 天内流失的比例（按各日新客人数加权）。只计算时间窗已经完全过去的日期；没有这样的日期时显示「—」（不是 0）。选 90 天可看到 30 天内流失率。",
+    early_churn_help: "早期流失率：该渠道在所选期间带来的新客中，加入后 1/7/30 天内流失的比例（按各日新客人数加权）。只计算时间窗已经完全过去的日期；没有这样的日期时显示「—」（不是 0）。各列的基数 n（计入的新客数）因此不同。选 90 天可看到 30 天内流失率。",
     base_of: "基于 {n} 位新客",
     channels_list: "渠道管理", channels_na: "渠道管理接口暂不可用（此版本未提供 /api/channels）。", new_channel: "新建渠道",
     name: "名称", kind: "类型", state: "渠道参数 state", contact_way: "联系我二维码", acquisition_link: "获客链接", adopted: "已发现（未命名）",
@@ -48,7 +48,7 @@ const T = {
     settings_title: "设置", settings_na: "设置接口暂不可用（此版本未提供 /api/settings）。", churn_alert: "客户删除成员时提醒该成员",
     deletion_alert: "删人提醒：成员短时间内删除多位客户时提醒管理员", threshold: "阈值（人）", window: "时间窗（分钟）",
     admins: "接收提醒的管理员 userid（逗号分隔）", default_welcome: "默认欢迎语", report_lang: "日报语言", lang_default: "默认（中文）",
-    err_settings_409: "设置已被他人修改，请刷新", reload: "刷新",
+    err_settings_409: "设置已被他人修改，请刷新", reload: "刷新", enabled: "启用",
     bad_threshold: "阈值须为 1 到 {max} 之间的整数", bad_window: "时间窗须为 1 到 {max} 分钟之间的整数",
     bad_admins: "管理员最多 {max} 位（现有 {n} 位）", bad_admin_id: "管理员 userid「{id}」无效（不超过 64 个字符）", bad_welcome: "欢迎语超过 {max} 字节（现有 {n} 字节）",
     field: "字段", show_all: "显示全部 {n} 天", funnel: "转化漏斗", publish_rate: "发表率", engagement_rate: "互动率", conversion_rate: "转化率",
@@ -65,7 +65,7 @@ const T = {
     tap_hint: "Tap the chart to see a day's values", daily_table: "Daily numbers", csv: "Download CSV", none: "No data", reconciled: "Reconciled",
     channel: "Channel", channel_stats: "Channels (last {n} days)", no_channel: "(no channel)", lost_per_new: "Lost / new",
     churn_1d: "Lost within 1 day", churn_7d: "Lost within 7 days", churn_30d: "Lost within 30 days", cohort_new: "New customers counted",
-    early_churn_help: "Early churn: of the customers a channel brought in the period, the share lost within 1/7/30 days of joining (weighted by each day's new customers). Only days whose window has fully passed count; “—” when none has (not 0). Choose 90 days to see the 30-day rate.",
+    early_churn_help: "Early churn: of the customers a channel brought in the period, the share lost within 1/7/30 days of joining (weighted by each day's new customers). Only days whose window has fully passed count; “—” when none has (not 0), so each column has its own base n (the new customers counted). Choose 90 days to see the 30-day rate.",
     base_of: "of {n} new customers",
     channels_list: "Manage channels", channels_na: "Channel management is not available (this version has no /api/channels).", new_channel: "New channel",
     name: "Name", kind: "Kind", state: "State parameter", contact_way: "Contact QR code", acquisition_link: "Acquisition link", adopted: "Found (unnamed)",
@@ -91,7 +91,7 @@ const T = {
     settings_title: "Settings", settings_na: "Settings are not available (this version has no /api/settings).", churn_alert: "Tell a member when a customer deletes them",
     deletion_alert: "Deletion alert: tell admins when a member deletes many customers quickly", threshold: "Threshold (customers)", window: "Window (minutes)",
     admins: "Admin userids to alert (comma separated)", default_welcome: "Default welcome message", report_lang: "Report language", lang_default: "Default (Chinese)",
-    err_settings_409: "Someone else changed the settings; please refresh", reload: "Refresh",
+    err_settings_409: "Someone else changed the settings; please refresh", reload: "Refresh", enabled: "On",
     bad_threshold: "The threshold must be a whole number from 1 to {max}", bad_window: "The window must be a whole number of minutes from 1 to {max}",
     bad_admins: "At most {max} admins ({n} given)", bad_admin_id: "Admin userid “{id}” is not valid (at most 64 characters)", bad_welcome: "The welcome is over {max} bytes ({n} bytes)",
     field: "Field", show_all: "Show all {n} days", funnel: "Funnel", publish_rate: "Publish rate", engagement_rate: "Engagement rate", conversion_rate: "Conversion rate",
@@ -386,7 +386,7 @@ pages.channels = async function (el, opts) {
     : h("span", {}, r.channel, " ", h("span", { class: "badge unnamed", text: t("unnamed") }));
   const rate = (n) => ({ key: "churn_" + n + "d", num: true, csv: (r) => r["churn_" + n + "d"],
     fmt: (r) => r["churn_" + n + "d"] === null ? h("span", { class: "incomplete", title: t("none"), text: "—" })
-      : h("span", { title: t("base_of", { n: num(r["base_" + n + "d"]) }), text: pct(r["churn_" + n + "d"]) }) });
+      : h("span", { title: t("base_of", { n: num(r["base_" + n + "d"]) }) }, pct(r["churn_" + n + "d"]), " ", h("small", { class: "base", text: "n=" + num(r["base_" + n + "d"]) })) });
   el.append(table("channels", t("channel_stats", { n: span }), [
     { key: "name", label: "channel", fmt: nameCell, csv: (r) => r.name || (r.channel === "" ? t("no_channel") : "") },
     { key: "channel", label: "state" }, { key: "new_customers", num: true, fmt: (r) => num(r.new_customers) },
@@ -395,12 +395,11 @@ pages.channels = async function (el, opts) {
     ...WINDOWS.map(rate),
   ], rows));
   el.append(h("p", { class: "help", id: "early-churn-help", text: t("early_churn_help") }));
-  el.append(h("h2", { text: t("channels_list") }));
-  if (list === null) { el.append(h("p", { class: "note", "data-na": "channels", text: t("channels_na") })); return; }
+  if (list === null) { el.append(h("h2", { text: t("channels_list") }), h("p", { class: "note", "data-na": "channels", text: t("channels_na") })); return; }
   const tags = await api("GET", "/api/tags");
   const groups = tags.ok ? (Array.isArray(tags.data) ? tags.data : tags.data.groups || []) : [];
   const formBox = h("div", {});
-  el.append(h("button", { type: "button", class: "primary", id: "new-channel", onclick: () => channelForm(formBox, null, groups) }, t("new_channel")), formBox);
+  el.append(h("div", { class: "row gap-top" }, h("button", { type: "button", class: "primary", id: "new-channel", onclick: () => channelForm(formBox, null, groups) }, t("new_channel"))), formBox);
   el.append(table("channel-list", t("channels_list"), [
     { key: "name", fmt: (c) => c.name || h("span", { class: "incomplete", text: t("unnamed") }) }, { key: "state" },
     { key: "kind", fmt: (c) => t(c.kind), csv: (c) => c.kind },
@@ -718,7 +717,7 @@ pages.settings = async function (el) {
   const f = h("form", { class: "stack card", id: "settings-form", novalidate: true },
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "churn", checked: !!(s.churn_alert || {}).enabled }), t("churn_alert")),
     h("fieldset", {}, h("legend", { text: t("deletion_alert") }),
-      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "del", checked: !!da.enabled }), t("deletion_alert")),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "del", checked: !!da.enabled }), t("enabled")),
       h("div", { class: "row pair" },
         h("label", {}, t("threshold"), h("input", { type: "number", min: "1", max: String(LIMITS.threshold), step: "1", name: "threshold", value: da.threshold ?? "", inputmode: "numeric" })),
         h("label", {}, t("window"), h("input", { type: "number", min: "1", max: String(LIMITS.window_minutes), step: "1", name: "window", value: da.window_minutes ?? "", inputmode: "numeric" }))),
