@@ -29,6 +29,16 @@ import (
 	"github.com/siyuhq/siyu/shared/store"
 )
 
+// grouped writes n with thousands separators, as the console's zh-CN
+// number format does.
+func grouped(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // chromium is Debian's chromium; without it the test skips, except in CI.
 func chromium(t *testing.T) string {
 	t.Helper()
@@ -398,6 +408,81 @@ func TestTheConsoleInChromium(t *testing.T) {
 			t.Fatalf("CSV %q lacks the BOM or the post", data[:min(len(data), 200)])
 		}
 	})
+	t.Run("channels: early churn per channel, by name, from the per-channel cohorts", func(t *testing.T) {
+		b.t = t
+		b.page("channels")
+		// What the page should show: each channel's cohorts of the last 30
+		// days, weighted by size, counting for a window only the days whose
+		// window has passed by yesterday (rolled up in the demo).
+		today := calendar.Of(d.clock.Now(), cfg.Loc)
+		from, to := today.AddDays(-30), today.AddDays(-1)
+		var co struct {
+			Rows []map[string]any `json:"cohorts"`
+		}
+		api("/api/stats/cohorts?by=channel&from="+from.String()+"&to="+to.String(), &co)
+		want := map[string]map[string]string{} // channel name -> column -> text
+		for _, name := range []string{"门店二维码", "抖音直播获客链接"} {
+			want[name] = map[string]string{}
+			for _, n := range []int{1, 7, 30} {
+				var lost, base float64
+				for _, r := range co.Rows {
+					day, _ := calendar.Parse(fmt.Sprint(r["date"]))
+					if r["complete"] != true || r["channel_name"] != name || day.AddDays(n).After(to) {
+						continue
+					}
+					lost += r[fmt.Sprintf("lost_%dd", n)].(float64)
+					base += r["new_customers"].(float64)
+				}
+				col := fmt.Sprintf("churn_%dd", n)
+				want[name][col] = "—"
+				if base > 0 {
+					want[name][col] = fmt.Sprintf("%.2f%% n=%s", lost/base*100, grouped(int64(base)))
+				}
+			}
+		}
+		if want["门店二维码"]["churn_1d"] == "—" {
+			t.Fatalf("the demo's shop channel has no cohort a day old: %v", co.Rows)
+		}
+		if want["门店二维码"]["churn_30d"] != "—" {
+			t.Fatalf("a cohort of the last 30 days has its 30-day window passed: %v", want)
+		}
+		var shown map[string]map[string]string
+		b.eval(`Object.fromEntries([...document.querySelectorAll("[data-table=channels] tbody tr")].map(tr =>
+			[tr.cells[0].innerText.trim(), Object.fromEntries([...tr.cells].map((td, i) => [["name","state","new","lost","removed","lost_per_new","churn_1d","churn_7d","churn_30d"][i], td.innerText.trim()]))]))`, &shown)
+		for name, cols := range want {
+			got, ok := shown[name]
+			if !ok {
+				t.Errorf("the channels table has no row named %s: %v", name, shown)
+				continue
+			}
+			for col, v := range cols {
+				if got[col] != v {
+					t.Errorf("%s %s shows %q, the cohorts say %q", name, col, got[col], v)
+				}
+			}
+		}
+		var heads string
+		b.eval(`document.querySelector("[data-table=channels] thead").innerText`, &heads)
+		for _, h := range []string{"1 天内流失率", "7 天内流失率", "30 天内流失率"} {
+			if !strings.Contains(heads, h) {
+				t.Errorf("no column %s in %q", h, heads)
+			}
+		}
+		// Over 90 days the days before the data began are skipped: no
+		// cohort of the demo's month is 30 days old, so the 30-day rate is
+		// unknown — "—", never 0.
+		b.eval(`document.body.dataset.ready = ""; true`, nil)
+		b.click(`[aria-label=range] button:last-child`)
+		b.wait(`document.body.dataset.ready === "channels" && document.querySelector("[data-table=channels]").closest("section").innerText.includes("近 90 天")`)
+		var thirty []string
+		b.eval(`[...document.querySelectorAll("[data-table=channels] tbody tr")].map(tr => tr.cells[8].innerText.trim())`, &thirty)
+		for _, v := range thirty {
+			if v != "—" {
+				t.Errorf("a 30-day rate over the demo's month shows %q, want —: %v", v, thirty)
+				break
+			}
+		}
+	})
 	t.Run("channels: managed through the form when the route exists", func(t *testing.T) {
 		b.t = t
 		b.page("channels")
@@ -418,15 +503,32 @@ func TestTheConsoleInChromium(t *testing.T) {
 			t.Fatal("the demo's channels name no member")
 		}
 		b.setValue(`#channel-form [name=members]`, member)
+		// A tag chosen by its name, from the corp's library.
+		b.eval(`[...document.querySelectorAll("#tag-picker label")].find(l => l.innerText.trim() === "新客").querySelector("input").click(); true`, nil)
+		var tagID string
+		b.eval(`fetch("/api/tags").then(r => r.json()).then(j => j.groups.flatMap(g => g.tags).find(t => t.name === "新客").id)`, &tagID)
+		// The welcome's hint counts UTF-8 bytes: 「你好」 is 6.
+		b.setValue(`#channel-form [name=welcome]`, "你好")
+		b.eval(`document.querySelector("#channel-form [name=welcome]").dispatchEvent(new Event("input")); true`, nil)
+		if hint := b.text("#welcome-hint"); !strings.Contains(hint, "%NICKNAME%") || !strings.Contains(hint, "4,000") || !strings.Contains(hint, "当前 6 字节") {
+			t.Errorf("the welcome's hint says %q", hint)
+		}
+		b.eval(`document.querySelector("#tag-picker").scrollIntoView(); true`, nil)
+		b.screenshot("channel-form-1366")
+		b.do(chromedp.EmulateViewport(390, 844))
+		b.eval(`new Promise(r => requestAnimationFrame(() => { document.querySelector("#tag-picker").scrollIntoView(); r(true) }))`, nil)
+		b.screenshot("channel-form-390")
+		b.do(chromedp.EmulateViewport(1366, 900))
 		b.click(`#channel-form button[type=submit]`)
 		b.wait(`document.querySelector("[data-table=channel-list]")?.innerText.includes("门店海报")`)
 		var raw string
 		b.eval(`fetch("/api/channels").then(r => r.text())`, &raw)
 		var made struct {
 			Channels []struct {
-				Name     string `json:"name"`
-				Kind     string `json:"kind"`
-				ConfigID string `json:"config_id"`
+				Name     string   `json:"name"`
+				Kind     string   `json:"kind"`
+				ConfigID string   `json:"config_id"`
+				Tags     []string `json:"tags"`
 			} `json:"channels"`
 		}
 		if err := json.Unmarshal([]byte(raw), &made); err != nil {
@@ -434,10 +536,48 @@ func TestTheConsoleInChromium(t *testing.T) {
 		}
 		found := false
 		for _, c := range made.Channels {
-			found = found || (c.Name == "门店海报" && c.Kind == "contact_way" && c.ConfigID != "")
+			found = found || (c.Name == "门店海报" && c.Kind == "contact_way" && c.ConfigID != "" && slices.Equal(c.Tags, []string{tagID}))
 		}
 		if !found {
-			t.Fatalf("the channel made through the form is not in GET /api/channels with its config_id: %s", raw)
+			t.Fatalf("the channel made through the form is not in GET /api/channels with its config_id and tag %s: %s", tagID, raw)
+		}
+	})
+	t.Run("settings: saved with the version read, checked before sending, a stale save refused in words", func(t *testing.T) {
+		b.t = t
+		b.page("settings")
+		var set struct {
+			DeletionAlert struct {
+				Threshold int `json:"threshold"`
+			} `json:"deletion_alert"`
+		}
+		b.setValue(`#settings-form [name=threshold]`, "12")
+		b.click(`#settings-form button[type=submit]`)
+		b.wait(`document.querySelector("#status").textContent.includes("已保存")`)
+		if api("/api/settings", &set); set.DeletionAlert.Threshold != 12 {
+			t.Errorf("threshold %d after saving 12", set.DeletionAlert.Threshold)
+		}
+		// Out of range: refused in the page, before any request.
+		b.setValue(`#settings-form [name=threshold]`, "0")
+		b.click(`#settings-form button[type=submit]`)
+		b.wait(`document.querySelector("#settings-error").textContent.includes("阈值须为 1 到 1000")`)
+		// A limit the page did not know: the API's 400, in words, naming the field.
+		b.eval(`LIMITS.threshold = 5000; true`, nil)
+		b.setValue(`#settings-form [name=threshold]`, "2000")
+		b.click(`#settings-form button[type=submit]`)
+		b.wait(`document.querySelector("#settings-error").textContent.includes("填写有误") && document.querySelector("#settings-error").textContent.includes("deletion_alert.threshold")`)
+		b.eval(`LIMITS.threshold = 1000; true`, nil)
+		// Someone else saves meanwhile: this page's version is stale.
+		var status int
+		b.eval(`fetch("/api/settings").then(r => r.json().then(j => fetch("/api/settings", {method: "PUT", body: JSON.stringify(j),
+			headers: {"Content-Type": "application/json", "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content, "If-Match": r.headers.get("ETag")}}))).then(r => r.status)`, &status)
+		if status != http.StatusOK {
+			t.Fatalf("the other save: %d", status)
+		}
+		b.setValue(`#settings-form [name=threshold]`, "14")
+		b.click(`#settings-form button[type=submit]`)
+		b.wait(`document.querySelector("#settings-error").textContent.includes("设置已被他人修改，请刷新") && !!document.querySelector("#settings-reload")`)
+		if api("/api/settings", &set); set.DeletionAlert.Threshold != 12 {
+			t.Errorf("threshold %d after a stale save", set.DeletionAlert.Threshold)
 		}
 	})
 

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"path"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/siyuhq/siyu/shared/api"
 	"github.com/siyuhq/siyu/shared/calendar"
+	"github.com/siyuhq/siyu/shared/channels"
 )
 
 //go:embed assets/* templates/*
@@ -160,10 +162,21 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request, status int, prob
 	c.render(w, r, status, c.login, map[string]any{"Problem": p[0], "ProblemEN": p[1]})
 }
 
+// limits are the API's validation limits the forms check before sending,
+// so that the console and the API cannot disagree on them.
+var limits = func() string {
+	b, _ := json.Marshal(map[string]int{
+		"welcome_bytes": channels.MaxWelcomeText, "threshold": channels.MaxThreshold,
+		"window_minutes": channels.MaxWindowMinutes, "admins": channels.MaxAdmins,
+	})
+	return string(b)
+}()
+
 // App writes the console page for a signed-in operator.
 func (c *Console) App(w http.ResponseWriter, r *http.Request, csrf string) {
 	now := c.now()
 	c.render(w, r, http.StatusOK, c.app, map[string]any{
 		"CSRF": csrf, "TZ": c.loc.String(), "Today": calendar.Of(now, c.loc).String(), "CSRFField": api.CSRFField,
+		"Limits": limits,
 	})
 }

@@ -5,6 +5,9 @@
 
 const meta = (n) => document.querySelector('meta[name="' + n + '"]').content;
 const CSRF = meta("csrf-token"), TZ = meta("siyu-tz"), TODAY = meta("siyu-today");
+// The API's limits (welcome_bytes, threshold, window_minutes, admins), so
+// that the forms check what the API will.
+const LIMITS = JSON.parse(meta("siyu-limits"));
 let lang = localStorage.getItem("siyu.lang") === "en" ? "en" : "zh-CN";
 
 const T = {
@@ -17,11 +20,15 @@ const T = {
     days30: "30 天", days90: "90 天", churn_chart: "每日流失率", net_chart: "每日净增", cohort_chart: "新客早期流失（按加入日）",
     rate_1d: "1 天内流失", rate_7d: "7 天内流失", rate_30d: "30 天内流失", incomplete_days: "未汇总的日期",
     tap_hint: "点按图表查看当日数值", daily_table: "每日数据", csv: "下载 CSV", none: "暂无数据", reconciled: "对账补录",
-    channel: "渠道", channel_stats: "渠道效果（近 30 天）", no_channel: "（无渠道）", early_churn: "流失/新增",
+    channel: "渠道", channel_stats: "渠道效果（近 {n} 天）", no_channel: "（无渠道）", lost_per_new: "流失/新增",
+    churn_1d: "1 天内流失率", churn_7d: "7 天内流失率", churn_30d: "30 天内流失率", cohort_new: "可计算新客",
+    early_churn_help: "早期流失率：该渠道在所选期间带来的新客中，加入后 1/7/30 天内流失的比例（按各日新客人数加权）。只计算时间窗已经完全过去的日期；没有这样的日期时显示「—」（不是 0）。各列的基数 n（计入的新客数）因此不同。选 90 天可看到 30 天内流失率。",
+    base_of: "基于 {n} 位新客",
     channels_list: "渠道管理", channels_na: "渠道管理接口暂不可用（此版本未提供 /api/channels）。", new_channel: "新建渠道",
     name: "名称", kind: "类型", state: "渠道参数 state", contact_way: "联系我二维码", acquisition_link: "获客链接", adopted: "已发现（未命名）",
     type: "单人/多人", single: "单人", multi: "多人", members: "成员 userid（逗号分隔）", departments: "部门 id（逗号分隔）",
-    skip_verify: "免验证添加", remark: "备注", tags: "自动打标签", welcome_text: "欢迎语", link_url: "链接 URL", link_title: "链接标题", link_cover: "链接封面图 URL（朋友圈链接必填）",
+    skip_verify: "免验证添加", remark: "备注", tags: "自动打标签", no_tags: "企业标签库为空，可在企业微信管理后台添加标签。",
+    welcome_hint: "可用 %NICKNAME% 代表客户昵称。最多 {max} 字节（UTF-8，一个汉字 3 字节），当前 {n} 字节。", too_long: "超出上限", welcome_text: "欢迎语", link_url: "链接 URL", link_title: "链接标题", link_cover: "链接封面图 URL（朋友圈链接必填）",
     save: "保存", cancel: "取消", edit: "编辑", del: "删除", name_it: "命名", confirm_delete: "确定删除该渠道？已生成的二维码将失效。",
     saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", open_qr: "打开二维码", unnamed: "未命名",
     member: "成员", member_stats: "成员（近 30 天）", added: "Siyu 新增", deleted_by_customer: "被客户删除", deleted_by_member: "成员删除客户",
@@ -41,6 +48,9 @@ const T = {
     settings_title: "设置", settings_na: "设置接口暂不可用（此版本未提供 /api/settings）。", churn_alert: "客户删除成员时提醒该成员",
     deletion_alert: "删人提醒：成员短时间内删除多位客户时提醒管理员", threshold: "阈值（人）", window: "时间窗（分钟）",
     admins: "接收提醒的管理员 userid（逗号分隔）", default_welcome: "默认欢迎语", report_lang: "日报语言", lang_default: "默认（中文）",
+    err_settings_409: "设置已被他人修改，请刷新", reload: "刷新", enabled: "启用",
+    bad_threshold: "阈值须为 1 到 {max} 之间的整数", bad_window: "时间窗须为 1 到 {max} 分钟之间的整数",
+    bad_admins: "管理员最多 {max} 位（现有 {n} 位）", bad_admin_id: "管理员 userid「{id}」无效（不超过 64 个字符）", bad_welcome: "欢迎语超过 {max} 字节（现有 {n} 字节）",
     field: "字段", show_all: "显示全部 {n} 天", funnel: "转化漏斗", publish_rate: "发表率", engagement_rate: "互动率", conversion_rate: "转化率",
     funnel_help: "漏斗：目标成员 → 已发表 → 触达客户 → 互动客户 → 点击（去重）→ 转化。", cap_help: "日期右上角：当天朋友圈数 / 每位客户每天可见上限。",
   },
@@ -53,11 +63,15 @@ const T = {
     days30: "30 days", days90: "90 days", churn_chart: "Daily churn rate", net_chart: "Daily net growth", cohort_chart: "Early churn of new customers (by day joined)",
     rate_1d: "Lost within 1 day", rate_7d: "within 7 days", rate_30d: "within 30 days", incomplete_days: "Days not rolled up",
     tap_hint: "Tap the chart to see a day's values", daily_table: "Daily numbers", csv: "Download CSV", none: "No data", reconciled: "Reconciled",
-    channel: "Channel", channel_stats: "Channels (last 30 days)", no_channel: "(no channel)", early_churn: "Lost / new",
+    channel: "Channel", channel_stats: "Channels (last {n} days)", no_channel: "(no channel)", lost_per_new: "Lost / new",
+    churn_1d: "Lost within 1 day", churn_7d: "Lost within 7 days", churn_30d: "Lost within 30 days", cohort_new: "New customers counted",
+    early_churn_help: "Early churn: of the customers a channel brought in the period, the share lost within 1/7/30 days of joining (weighted by each day's new customers). Only days whose window has fully passed count; “—” when none has (not 0), so each column has its own base n (the new customers counted). Choose 90 days to see the 30-day rate.",
+    base_of: "of {n} new customers",
     channels_list: "Manage channels", channels_na: "Channel management is not available (this version has no /api/channels).", new_channel: "New channel",
     name: "Name", kind: "Kind", state: "State parameter", contact_way: "Contact QR code", acquisition_link: "Acquisition link", adopted: "Found (unnamed)",
     type: "Single or multi", single: "Single", multi: "Multi", members: "Member userids (comma separated)", departments: "Department ids (comma separated)",
-    skip_verify: "Add without verification", remark: "Remark", tags: "Tags to apply", welcome_text: "Welcome message", link_url: "Link URL", link_title: "Link title", link_cover: "Link cover image URL (required for a Moment's link)",
+    skip_verify: "Add without verification", remark: "Remark", tags: "Tags to apply", no_tags: "The corp's tag library is empty; add tags in the WeCom admin console.",
+    welcome_hint: "%NICKNAME% stands for the customer's nickname. At most {max} bytes (UTF-8; a Chinese character is 3), now {n} bytes.", too_long: "over the limit", welcome_text: "Welcome message", link_url: "Link URL", link_title: "Link title", link_cover: "Link cover image URL (required for a Moment's link)",
     save: "Save", cancel: "Cancel", edit: "Edit", del: "Delete", name_it: "Name it", confirm_delete: "Delete this channel? Its QR code stops working.",
     saved: "Saved", deleted: "Deleted", qr: "QR code / link", open_qr: "Open QR code", unnamed: "Unnamed",
     member: "Member", member_stats: "Members (last 30 days)", added: "Added (Siyu)", deleted_by_customer: "Deleted by customer", deleted_by_member: "Deleted by member",
@@ -77,6 +91,9 @@ const T = {
     settings_title: "Settings", settings_na: "Settings are not available (this version has no /api/settings).", churn_alert: "Tell a member when a customer deletes them",
     deletion_alert: "Deletion alert: tell admins when a member deletes many customers quickly", threshold: "Threshold (customers)", window: "Window (minutes)",
     admins: "Admin userids to alert (comma separated)", default_welcome: "Default welcome message", report_lang: "Report language", lang_default: "Default (Chinese)",
+    err_settings_409: "Someone else changed the settings; please refresh", reload: "Refresh", enabled: "On",
+    bad_threshold: "The threshold must be a whole number from 1 to {max}", bad_window: "The window must be a whole number of minutes from 1 to {max}",
+    bad_admins: "At most {max} admins ({n} given)", bad_admin_id: "Admin userid “{id}” is not valid (at most 64 characters)", bad_welcome: "The welcome is over {max} bytes ({n} bytes)",
     field: "Field", show_all: "Show all {n} days", funnel: "Funnel", publish_rate: "Publish rate", engagement_rate: "Engagement rate", conversion_rate: "Conversion rate",
     funnel_help: "Funnel: members targeted → published → customers reached → engaged → unique clickers → conversions.", cap_help: "Top right of each day: its Moments / the most a customer may see per day.",
   },
@@ -140,8 +157,8 @@ const pct = (v) => v === null || v === undefined || !isFinite(v) ? "" : (v * 100
 const sum = (rows, k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
 
 // ---- API ----
-async function api(method, path, body) {
-  const opt = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+async function api(method, path, body, headers) {
+  const opt = { method, headers: { Accept: "application/json", ...(headers || {}) }, credentials: "same-origin" };
   if (method !== "GET") opt.headers["X-CSRF-Token"] = CSRF;
   if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
   let r;
@@ -149,7 +166,7 @@ async function api(method, path, body) {
   if (r.status === 401) { location.href = "/login"; return new Promise(() => {}); }
   let data = null;
   try { data = await r.json(); } catch (e) { /* no body */ }
-  return { status: r.status, ok: r.ok, data };
+  return { status: r.status, ok: r.ok, data, etag: r.headers.get("ETag") };
 }
 async function must(path) {
   const r = await api("GET", path);
@@ -311,27 +328,78 @@ async function channelsAPI() {
   return Array.isArray(r.data) ? r.data : (r.data.channels || []);
 }
 
+// WINDOWS are the early-churn windows of a cohort, in days.
+const WINDOWS = [1, 7, 30];
+
+// lastRolled is the latest day of a stats answer that is rolled up: every
+// day the API does not mark incomplete (a complete day without rows has
+// none), counting back from to.
+function lastRolled(rows, from, to) {
+  const inc = new Set(rows.filter((r) => !r.complete).map((r) => r.date));
+  for (let d = to; d >= from; d = addDays(d, -1)) if (!inc.has(d)) return d;
+  return null;
+}
+
+// earlyChurn sums each channel's cohorts into its 1/7/30-day rates,
+// weighted by cohort size. A window counts only the cohorts whose window
+// has fully passed by the last rolled-up day; a rate with none is null
+// (shown "—"), never 0.
+function earlyChurn(cohorts, done) {
+  const m = new Map();
+  for (const c of cohorts) {
+    if (!c.complete) continue;
+    const k = c.channel ?? "";
+    const a = m.get(k) || { channel: k, channel_name: "", cohort_new: 0, ...Object.fromEntries(WINDOWS.flatMap((n) => [["lost_" + n + "d", 0], ["base_" + n + "d", 0]])) };
+    if (c.channel_name) a.channel_name = c.channel_name;
+    a.cohort_new += c.new_customers;
+    for (const n of WINDOWS) {
+      if (done === null || addDays(c.date, n) > done) continue;
+      a["base_" + n + "d"] += c.new_customers;
+      a["lost_" + n + "d"] += c["lost_" + n + "d"];
+    }
+    m.set(k, a);
+  }
+  for (const a of m.values()) for (const n of WINDOWS) a["churn_" + n + "d"] = a["base_" + n + "d"] ? a["lost_" + n + "d"] / a["base_" + n + "d"] : null;
+  return m;
+}
+
 pages.channels = async function (el, opts) {
-  const [stats, list] = await Promise.all([must("/api/stats/daily?by=channel&" + last30()), channelsAPI()]);
+  const span = opts.span || 30;
+  const to = addDays(TODAY, -1), from = addDays(TODAY, -span), q = "from=" + from + "&to=" + to;
+  const [stats, cohorts, list] = await Promise.all([must("/api/stats/daily?by=channel&" + q), must("/api/stats/cohorts?by=channel&" + q), channelsAPI()]);
   const byState = new Map((list || []).map((c) => [c.state, c]));
-  const rows = aggregate(stats.days, "channel", ["new_customers", "lost_customers", "removed_customers"]).map((r) => {
-    const c = byState.get(r.channel);
-    r.name = r.channel_name || (c && c.name) || (r.channel === "" ? t("no_channel") : r.channel);
-    r.rate = r.new_customers ? r.lost_customers / r.new_customers : null;
+  const churned = earlyChurn(cohorts.cohorts, lastRolled(cohorts.cohorts, from, to));
+  const flows = new Map(aggregate(stats.days, "channel", ["new_customers", "lost_customers", "removed_customers"]).map((r) => [r.channel, r]));
+  const rows = [...new Set([...flows.keys(), ...churned.keys()])].map((k) => {
+    const r = { channel: k, new_customers: 0, lost_customers: 0, removed_customers: 0, ...churned.get(k), ...flows.get(k) };
+    const c = byState.get(k);
+    r.name = r.channel_name || (churned.get(k) || {}).channel_name || (c && c.name) || "";
+    r.lost_per_new = r.new_customers ? r.lost_customers / r.new_customers : null;
+    for (const n of WINDOWS) if (r["churn_" + n + "d"] === undefined) r["churn_" + n + "d"] = null;
     return r;
   }).sort((a, b) => b.new_customers - a.new_customers);
   el.append(h("h1", { text: t("nav_channels") }));
-  el.append(table("channels", t("channel_stats"), [
-    { key: "name", label: "channel" }, { key: "channel", label: "state" }, { key: "new_customers", num: true, fmt: (r) => num(r.new_customers) },
+  el.append(h("div", { class: "row", role: "group", "aria-label": "range" }, [30, 90].map((n) =>
+    h("button", { type: "button", "aria-pressed": String(n === span), onclick: () => render({ span: n }) }, t("days" + n)))));
+  // A channel without a name shows its state, marked 未命名.
+  const nameCell = (r) => r.name ? r.name : r.channel === "" ? t("no_channel")
+    : h("span", {}, r.channel, " ", h("span", { class: "badge unnamed", text: t("unnamed") }));
+  const rate = (n) => ({ key: "churn_" + n + "d", num: true, csv: (r) => r["churn_" + n + "d"],
+    fmt: (r) => r["churn_" + n + "d"] === null ? h("span", { class: "incomplete", title: t("none"), text: "—" })
+      : h("span", { title: t("base_of", { n: num(r["base_" + n + "d"]) }) }, pct(r["churn_" + n + "d"]), " ", h("small", { class: "base", text: "n=" + num(r["base_" + n + "d"]) })) });
+  el.append(table("channels", t("channel_stats", { n: span }), [
+    { key: "name", label: "channel", fmt: nameCell, csv: (r) => r.name || (r.channel === "" ? t("no_channel") : "") },
+    { key: "channel", label: "state" }, { key: "new_customers", num: true, fmt: (r) => num(r.new_customers) },
     { key: "lost_customers", num: true, fmt: (r) => num(r.lost_customers) }, { key: "removed_customers", num: true, fmt: (r) => num(r.removed_customers) },
-    { key: "rate", label: "early_churn", num: true, fmt: (r) => pct(r.rate) },
+    { key: "lost_per_new", num: true, fmt: (r) => pct(r.lost_per_new) },
+    ...WINDOWS.map(rate),
   ], rows));
-  el.append(h("h2", { text: t("channels_list") }));
-  if (list === null) { el.append(h("p", { class: "note", "data-na": "channels", text: t("channels_na") })); return; }
+  el.append(h("p", { class: "help", id: "early-churn-help", text: t("early_churn_help") }));
+  if (list === null) { el.append(h("h2", { text: t("channels_list") }), h("p", { class: "note", "data-na": "channels", text: t("channels_na") })); return; }
   const tags = await api("GET", "/api/tags");
   const groups = tags.ok ? (Array.isArray(tags.data) ? tags.data : tags.data.groups || []) : [];
   const formBox = h("div", {});
-  el.append(h("button", { type: "button", class: "primary", id: "new-channel", onclick: () => channelForm(formBox, null, groups) }, t("new_channel")), formBox);
+  el.append(h("div", { class: "row gap-top" }, h("button", { type: "button", class: "primary", id: "new-channel", onclick: () => channelForm(formBox, null, groups) }, t("new_channel"))), formBox);
   el.append(table("channel-list", t("channels_list"), [
     { key: "name", fmt: (c) => c.name || h("span", { class: "incomplete", text: t("unnamed") }) }, { key: "state" },
     { key: "kind", fmt: (c) => t(c.kind), csv: (c) => c.kind },
@@ -349,6 +417,35 @@ pages.channels = async function (el, opts) {
   ], list));
 };
 
+// tagPicker is the corp's tag library as checkboxes, by group, by name;
+// a tag the channel carries that the library no longer has stays checked
+// under its id, so that saving does not drop it unseen.
+function tagPicker(groups, chosen) {
+  const known = new Set(groups.flatMap((g) => (g.tags || []).map((tg) => tg.id)));
+  const box = (id, name) => h("label", { class: "inline tag" }, h("input", { type: "checkbox", name: "tag", value: id, checked: chosen.has(id) }), name);
+  const lost = [...chosen].filter((id) => !known.has(id));
+  return h("fieldset", { class: "tags", id: "tag-picker" }, h("legend", { text: t("tags") }),
+    groups.length ? groups.map((g) => h("div", { class: "taggroup", "data-group": g.id }, h("strong", { text: g.name }),
+      h("div", { class: "row" }, (g.tags || []).map((tg) => box(tg.id, tg.name))))) : h("p", { class: "help", text: t("no_tags") }),
+    lost.length ? h("div", { class: "row" }, lost.map((id) => box(id, id))) : null);
+}
+
+// welcomeField is a welcome's textarea with its hint: the %NICKNAME%
+// placeholder and the byte limit, counted as UTF-8 as WeCom counts it.
+function welcomeField(name, text) {
+  const ta = h("textarea", { name, "aria-describedby": name + "-hint" }, text);
+  const hint = h("span", { class: "help", id: name + "-hint", "aria-live": "polite" });
+  const count = () => {
+    const n = utf8Len(ta.value);
+    hint.textContent = t("welcome_hint", { max: num(LIMITS.welcome_bytes), n: num(n) }) + (n > LIMITS.welcome_bytes ? " " + t("too_long") : "");
+    hint.classList.toggle("error", n > LIMITS.welcome_bytes);
+  };
+  ta.addEventListener("input", count);
+  count();
+  return h("label", {}, t(name === "welcome" ? "welcome_text" : "default_welcome"), ta, hint);
+}
+const utf8Len = (s) => new TextEncoder().encode(s).length;
+
 function channelForm(box, c, tagGroups) {
   box.textContent = "";
   const v = c || { kind: "contact_way", type: "single", members: [], departments: [], tags: [], skip_verify: true, welcome: null };
@@ -364,9 +461,8 @@ function channelForm(box, c, tagGroups) {
       h("label", {}, t("members"), h("input", { name: "members", value: (v.members || []).join(",") })),
       h("label", {}, t("departments"), h("input", { name: "departments", value: (v.departments || []).join(","), inputmode: "numeric" })),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "skip_verify", checked: !!v.skip_verify }), t("skip_verify")),
-      tagGroups.length ? h("fieldset", {}, h("legend", { text: t("tags") }), tagGroups.map((g) => h("div", {}, h("strong", { text: g.group_name }), " ",
-        (g.tags || []).map((tg) => h("label", { class: "inline" }, h("input", { type: "checkbox", name: "tag", value: tg.id, checked: tagIDs.has(tg.id) }), tg.name))))) : null,
-      h("label", {}, t("welcome_text"), h("textarea", { name: "welcome" }, (v.welcome && v.welcome.text) || "")),
+      tagPicker(tagGroups, tagIDs),
+      welcomeField("welcome", (v.welcome && v.welcome.text) || ""),
       h("label", {}, t("link_url"), h("input", { name: "link_url", type: "url", value: link.url || "" })),
       h("label", {}, t("link_title"), h("input", { name: "link_title", value: link.title || "" })),
     ] : null,
@@ -593,33 +689,63 @@ pages.moments = async function (el) {
   el.append(h("p", { class: "help", text: t("funnel_help") }));
 };
 
+// checkSettings is the API's settings rule, checked before sending: the
+// first problem in words, or "".
+function checkSettings(d) {
+  const whole = (v, max) => Number.isInteger(v) && v >= 1 && v <= max;
+  const da = d.deletion_alert;
+  if (!whole(da.threshold, LIMITS.threshold)) return ["threshold", t("bad_threshold", { max: LIMITS.threshold })];
+  if (!whole(da.window_minutes, LIMITS.window_minutes)) return ["window", t("bad_window", { max: LIMITS.window_minutes })];
+  if (da.admins.length > LIMITS.admins) return ["admins", t("bad_admins", { max: LIMITS.admins, n: da.admins.length })];
+  const badID = da.admins.find((a) => [...a].length > 64);
+  if (badID) return ["admins", t("bad_admin_id", { id: badID })];
+  const n = d.default_welcome ? utf8Len(d.default_welcome.text || "") : 0;
+  if (n > LIMITS.welcome_bytes) return ["welcome", t("bad_welcome", { max: LIMITS.welcome_bytes, n })];
+  return null;
+}
+
 pages.settings = async function (el) {
   el.append(h("h1", { text: t("settings_title") }));
   const r = await api("GET", "/api/settings");
   if (r.status === 404) { el.append(h("p", { class: "note", "data-na": "settings", text: t("settings_na") })); return; }
   if (!r.ok) throw new Error(explain(r));
-  const s = r.data;
+  // The version read: a save sends it as If-Match, so that a change made
+  // meanwhile by someone else is refused (409) rather than overwritten.
+  let s = r.data, etag = r.etag;
   const da = s.deletion_alert || {};
-  const err = h("p", { class: "error", role: "alert" });
-  const f = h("form", { class: "stack card", id: "settings-form" },
+  const err = h("p", { class: "error", role: "alert", id: "settings-error" });
+  const f = h("form", { class: "stack card", id: "settings-form", novalidate: true },
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "churn", checked: !!(s.churn_alert || {}).enabled }), t("churn_alert")),
     h("fieldset", {}, h("legend", { text: t("deletion_alert") }),
-      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "del", checked: !!da.enabled }), t("deletion_alert")),
-      h("label", {}, t("threshold"), h("input", { type: "number", min: "1", name: "threshold", value: da.threshold || "" })),
-      h("label", {}, t("window"), h("input", { type: "number", min: "1", name: "window", value: da.window_minutes || "" })),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "del", checked: !!da.enabled }), t("enabled")),
+      h("div", { class: "row pair" },
+        h("label", {}, t("threshold"), h("input", { type: "number", min: "1", max: String(LIMITS.threshold), step: "1", name: "threshold", value: da.threshold ?? "", inputmode: "numeric" })),
+        h("label", {}, t("window"), h("input", { type: "number", min: "1", max: String(LIMITS.window_minutes), step: "1", name: "window", value: da.window_minutes ?? "", inputmode: "numeric" }))),
       h("label", {}, t("admins"), h("input", { name: "admins", value: (da.admins || []).join(",") }))),
-    h("label", {}, t("default_welcome"), h("textarea", { name: "welcome" }, (s.default_welcome && s.default_welcome.text) || "")),
+    welcomeField("default_welcome", (s.default_welcome && s.default_welcome.text) || ""),
     h("label", {}, t("report_lang"), h("select", { name: "report_lang" }, [["", t("lang_default")], ["zh-CN", "中文"], ["en", "English"]].map(([v, l]) => h("option", { value: v, selected: (s.report_lang || "") === v }, l)))),
     err, h("button", { type: "submit", class: "primary" }, t("save")));
   f.addEventListener("submit", async (e) => {
     e.preventDefault();
+    err.textContent = "";
     const fd = new FormData(f);
+    const int = (k) => String(fd.get(k)).trim() === "" ? NaN : Number(fd.get(k));
+    const welcome = String(fd.get("default_welcome") || "");
     const body = { ...s, churn_alert: { enabled: fd.get("churn") === "on" },
-      deletion_alert: { enabled: fd.get("del") === "on", threshold: Number(fd.get("threshold")) || 0, window_minutes: Number(fd.get("window")) || 0,
+      deletion_alert: { enabled: fd.get("del") === "on", threshold: int("threshold"), window_minutes: int("window"),
         admins: String(fd.get("admins")).split(/[,，\s]+/).filter(Boolean) },
-      default_welcome: fd.get("welcome") ? { ...(s.default_welcome || {}), text: fd.get("welcome") } : null, report_lang: fd.get("report_lang") };
-    const w = await api("PUT", "/api/settings", body);
+      default_welcome: welcome ? { ...(s.default_welcome || {}), text: welcome } : null, report_lang: fd.get("report_lang") };
+    const bad = checkSettings(body);
+    if (bad) { err.textContent = t("err_400") + "：" + bad[1]; f.querySelector("[name=" + bad[0] + "]").focus(); return; }
+    delete body.updated_at;
+    const w = await api("PUT", "/api/settings", body, etag ? { "If-Match": etag } : {});
+    if (w.status === 409) {
+      err.textContent = t("err_settings_409");
+      err.append(" ", h("button", { type: "button", id: "settings-reload", onclick: () => render() }, t("reload")));
+      return;
+    }
     if (!w.ok) { err.textContent = explain(w); return; }
+    s = w.data; etag = w.etag;
     say(t("saved"), "ok");
   });
   el.append(f);
