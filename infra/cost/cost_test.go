@@ -235,6 +235,9 @@ func TestFirstTouchIsBookedAsOnePosterInvocationPerDispatchedEvent(t *testing.T)
 		if m.FirstTouchEvents == 0 {
 			t.Fatal("the callback dispatched no event")
 		}
+		if m.FirstTouchEvents != m.FirstTouchDue {
+			t.Errorf("%d events dispatched, %d delivered adds and deletes", m.FirstTouchEvents, m.FirstTouchDue)
+		}
 		want := float64(m.FirstTouchEvents) * MonthDays / 3
 		if !near(u.Invocations, want) {
 			t.Errorf("first-touch invocations %v, want the %d dispatched events scaled to %v", u.Invocations, m.FirstTouchEvents, want)
@@ -276,4 +279,22 @@ func TestFirstTouchIsBookedAsOnePosterInvocationPerDispatchedEvent(t *testing.T)
 			t.Errorf("callback called WeCom %v times", cb.WeComCalls)
 		}
 	})
+}
+
+func TestTenThousandWelcomedAddsArePricedFromTheMeasuredOnes(t *testing.T) {
+	m := Month{Arrivals: 2, Welcomed: Usage{Invocations: 2, Requests: 28, Reads: 10, Writes: 18, RRU: 10, WRU: 18, WeComCalls: 6}}
+	u, got := WelcomedAdds(m, 10_000)
+	if u.Invocations != 10_000 || u.ColdStarts != 10_000 || u.Writes != 90_000 {
+		t.Errorf("scaled usage %+v", u)
+	}
+	// 10,000 requests 0.002 + (140,000 × 5 ms + 30,000 × 100 ms + 10,000 ×
+	// 80 ms) × 0.125 GB = 562.5 GB-s; reads 0.00625 + writes 0.05625; 3 MB
+	// of platform logs 0.0015
+	want := 0.002 + 562.5*LambdaArmPerGBs + 0.00625 + 0.05625 + 0.0015
+	if !near(got, want) {
+		t.Errorf("$%.9f, want $%.9f", got, want)
+	}
+	if _, none := WelcomedAdds(Month{}, 10_000); none != 0 {
+		t.Errorf("no arrivals measured, priced $%v", none)
+	}
 }

@@ -177,6 +177,9 @@ type Month struct {
 	// touch over the simulated days (raw): one poster invocation each.
 	// FirstTouchErrors counts those whose job answered an error.
 	FirstTouchEvents, FirstTouchErrors int
+	// FirstTouchDue is the delivered events that call for first touch
+	// (adds and deletes, pending.Needs): each must have been dispatched.
+	FirstTouchDue int
 	// Arrivals is the adds through the brand's contact way (raw), each
 	// with a fresh welcome code, a welcome and two tags; Welcomed is their
 	// first-touch invocations' usage alone (raw).
@@ -214,7 +217,7 @@ func Extrapolate(m Month, n int) Month {
 		out.Nightly[k] = u.scaled(f)
 	}
 	scale := func(n int) int { return int(math.Round(float64(n) * f)) }
-	out.FirstTouchEvents, out.FirstTouchErrors = scale(m.FirstTouchEvents), scale(m.FirstTouchErrors)
+	out.FirstTouchEvents, out.FirstTouchErrors, out.FirstTouchDue = scale(m.FirstTouchEvents), scale(m.FirstTouchErrors), scale(m.FirstTouchDue)
 	out.Arrivals, out.WelcomesSent, out.Tagged = scale(m.Arrivals), scale(m.WelcomesSent), scale(m.Tagged)
 	out.Welcomed = m.Welcomed.scaled(f)
 	out.TableBytes = int64(float64(m.TableBytes) * f)
@@ -355,8 +358,11 @@ const adminToken = "cost-model-token"
 // (onboarding, not counted). Day 0 is also the poster's measured day: two
 // posts are scheduled through the API and 1440 real ticks run with the clock
 // stepping a minute each. Then for each day the simulator delivers the day's
-// callbacks to the app over HTTP and the nightly chain runs at 00:05 the
-// next day. Finally one dashboard load is measured.
+// callbacks to the app over HTTP, each with the clock at its event's time,
+// the day's arrivals through the brand's QR code follow, and each add or
+// delete event's first touch runs as its own poster invocation right after
+// its callback; the nightly chain runs at 00:05 the next day. Finally one
+// dashboard load is measured.
 func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	m := Month{Size: size, Fn: map[string]Usage{}, Nightly: map[string]Usage{}}
 	if size.Days <= 0 {
@@ -532,6 +538,11 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	m.DashboardLoad = mt.since(s, n, d)
 
 	m.FirstTouchEvents, m.FirstTouchErrors = ft.events, ft.errors
+	for _, d := range sim.Deliveries() {
+		if d.Delivered && pending.Needs(d.Event) {
+			m.FirstTouchDue++
+		}
+	}
 	m.Welcomed = ft.welcomedU
 	m.WelcomesSent = len(sim.Welcomes())
 
