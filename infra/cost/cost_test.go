@@ -219,3 +219,82 @@ func TestExtrapolationScalesWhatGrowsWithTheBrandOnly(t *testing.T) {
 		t.Errorf("extrapolated month %+v", x.Size)
 	}
 }
+
+func TestFirstTouchIsBookedAsOnePosterInvocationPerDispatchedEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates days through the whole app")
+	}
+	m, err := Measure(context.Background(), SizeFor(1000, 3), Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := m.Fn[FnFirstTouch]
+	t.Logf("events %d, errors %d, arrivals %d, welcomes %d, tagged %d; welcomed %+v; line %+v",
+		m.FirstTouchEvents, m.FirstTouchErrors, m.Arrivals, m.WelcomesSent, m.Tagged, m.Welcomed, u)
+	t.Run("each dispatched event is one invocation, and none failed", func(t *testing.T) {
+		if m.FirstTouchEvents == 0 {
+			t.Fatal("the callback dispatched no event")
+		}
+		if m.FirstTouchEvents != m.FirstTouchDue {
+			t.Errorf("%d events dispatched, %d delivered adds and deletes", m.FirstTouchEvents, m.FirstTouchDue)
+		}
+		want := float64(m.FirstTouchEvents) * MonthDays / 3
+		if !near(u.Invocations, want) {
+			t.Errorf("first-touch invocations %v, want the %d dispatched events scaled to %v", u.Invocations, m.FirstTouchEvents, want)
+		}
+		if m.FirstTouchErrors != 0 {
+			t.Errorf("%d first-touch invocations failed", m.FirstTouchErrors)
+		}
+	})
+	t.Run("every arrival through the QR code was welcomed within its code's life and tagged twice", func(t *testing.T) {
+		_, perDay := splitAdds(m.Size.DailyAdds)
+		if m.Arrivals < 3*perDay {
+			t.Fatalf("%d arrivals, want at least %d a day", m.Arrivals, perDay)
+		}
+		if m.WelcomesSent != m.Arrivals {
+			t.Errorf("%d welcomes sent for %d fresh welcome codes", m.WelcomesSent, m.Arrivals)
+		}
+		if m.Tagged != m.Arrivals {
+			t.Errorf("%d of %d arrivals tagged", m.Tagged, m.Arrivals)
+		}
+	})
+	t.Run("a welcomed add reads and writes the store and calls WeCom", func(t *testing.T) {
+		w := m.Welcomed
+		if w.Invocations != float64(m.Arrivals) {
+			t.Errorf("welcomed invocations %v, want %d", w.Invocations, m.Arrivals)
+		}
+		// At least: the welcome's claim and outcome, the tags' claim, the
+		// own events, the pending marker cleared; send_welcome_msg and mark_tag.
+		if w.Reads == 0 || w.Writes < 4*w.Invocations || w.WeComCalls < 2*w.Invocations {
+			t.Errorf("welcomed usage %+v", w)
+		}
+	})
+	t.Run("the callback no longer carries the worker's writes", func(t *testing.T) {
+		cb := m.Fn[FnCallback]
+		// Each event is appended once; each add or delete also marks its work.
+		if cb.Writes > cb.Invocations+u.Invocations {
+			t.Errorf("callback writes %v for %v callbacks and %v marked events", cb.Writes, cb.Invocations, u.Invocations)
+		}
+		if cb.WeComCalls != 0 {
+			t.Errorf("callback called WeCom %v times", cb.WeComCalls)
+		}
+	})
+}
+
+func TestTenThousandWelcomedAddsArePricedFromTheMeasuredOnes(t *testing.T) {
+	m := Month{Arrivals: 2, Welcomed: Usage{Invocations: 2, Requests: 28, Reads: 10, Writes: 18, RRU: 10, WRU: 18, WeComCalls: 6}}
+	u, got := WelcomedAdds(m, 10_000)
+	if u.Invocations != 10_000 || u.ColdStarts != 10_000 || u.Writes != 90_000 {
+		t.Errorf("scaled usage %+v", u)
+	}
+	// 10,000 requests 0.002 + (140,000 × 5 ms + 30,000 × 100 ms + 10,000 ×
+	// 80 ms) × 0.125 GB = 562.5 GB-s; reads 0.00625 + writes 0.05625; 3 MB
+	// of platform logs 0.0015
+	want := 0.002 + 562.5*LambdaArmPerGBs + 0.00625 + 0.05625 + 0.0015
+	if !near(got, want) {
+		t.Errorf("$%.9f, want $%.9f", got, want)
+	}
+	if _, none := WelcomedAdds(Month{}, 10_000); none != 0 {
+		t.Errorf("no arrivals measured, priced $%v", none)
+	}
+}

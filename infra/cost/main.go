@@ -8,7 +8,8 @@
 //	go run ./infra/cost -sizes 1000 -days 3
 //
 // What is measured: invocations per function (each callback request, each
-// poster tick, each nightly run, each dashboard request), wall time per
+// poster tick, each nightly run, each dashboard request, each first-touch
+// invoke of the poster the callback makes per add or delete), wall time per
 // invocation in process, DynamoDB read and write request units, WeCom API
 // calls, log bytes and the table's size after the month. What is assumed is
 // printed with the table (model.Assumptions).

@@ -19,11 +19,14 @@ import (
 	"github.com/siyuhq/siyu/infra/local/stack"
 	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/firsttouch/pending"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/start"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/metered"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/testclock"
+	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
 
@@ -62,6 +65,10 @@ const (
 	FnPoster   = "poster"
 	FnRollup   = "rollup" // runs the nightly chain: sync → rollup → moments → report
 	FnAPI      = "api"
+	// FnFirstTouch is the poster too, invoked asynchronously by the
+	// callback once per add or delete event (its "firsttouch" job with the
+	// event's key): booked apart from the poster's ticks.
+	FnFirstTouch = "first touch"
 )
 
 // Functions in table order, with the memory size each is deployed with
@@ -75,6 +82,7 @@ var Functions = []struct {
 	{FnPoster, 128, "one tick a minute"},
 	{FnRollup, 256, "nightly: sync, rollup, moments, report"},
 	{FnAPI, 256, "dashboard loads and post scheduling"},
+	{FnFirstTouch, 128, "poster, once per add or delete event: welcome, tags, alerts"},
 }
 
 // Usage is what one function did in a month.
@@ -83,8 +91,10 @@ type Usage struct {
 	// Seconds is the in-process wall time, each invocation rounded up to
 	// the millisecond as Lambda bills.
 	Seconds float64
-	// Requests is the store calls (each one DynamoDB round trip).
-	Requests float64
+	// Requests is the store calls (each one DynamoDB round trip): Reads
+	// plus Writes.
+	Requests      float64
+	Reads, Writes float64
 	// WeComCalls is the HTTP calls to WeCom's API (and the report robot).
 	WeComCalls float64
 	RRU, WRU   float64
@@ -99,6 +109,8 @@ func (u *Usage) add(o Usage) {
 	u.Invocations += o.Invocations
 	u.Seconds += o.Seconds
 	u.Requests += o.Requests
+	u.Reads += o.Reads
+	u.Writes += o.Writes
 	u.WeComCalls += o.WeComCalls
 	u.RRU += o.RRU
 	u.WRU += o.WRU
@@ -107,7 +119,23 @@ func (u *Usage) add(o Usage) {
 }
 
 func (u Usage) scaled(f float64) Usage {
-	return Usage{u.Invocations * f, u.Seconds * f, u.Requests * f, u.WeComCalls * f, u.RRU * f, u.WRU * f, u.LogBytes * f, u.ColdStarts * f}
+	return Usage{Invocations: u.Invocations * f, Seconds: u.Seconds * f, Requests: u.Requests * f, Reads: u.Reads * f,
+		Writes: u.Writes * f, WeComCalls: u.WeComCalls * f, RRU: u.RRU * f, WRU: u.WRU * f, LogBytes: u.LogBytes * f,
+		ColdStarts: u.ColdStarts * f}
+}
+
+// without is u less what o did (store, WeCom and log counts; invocations,
+// time and cold starts are u's own): a phase's usage less the first-touch
+// work that ran inside it.
+func (u Usage) without(o Usage) Usage {
+	u.Requests -= o.Requests
+	u.Reads -= o.Reads
+	u.Writes -= o.Writes
+	u.WeComCalls -= o.WeComCalls
+	u.RRU -= o.RRU
+	u.WRU -= o.WRU
+	u.LogBytes -= o.LogBytes
+	return u
 }
 
 // Tick is the measured cost of one kind of poster tick.
@@ -144,6 +172,22 @@ type Month struct {
 	// ExtrapolatedFrom is the measured size this month was scaled from
 	// (0: measured).
 	ExtrapolatedFrom int
+
+	// FirstTouchEvents is the events the callback dispatched to first
+	// touch over the simulated days (raw): one poster invocation each.
+	// FirstTouchErrors counts those whose job answered an error.
+	FirstTouchEvents, FirstTouchErrors int
+	// FirstTouchDue is the delivered events that call for first touch
+	// (adds and deletes, pending.Needs): each must have been dispatched.
+	FirstTouchDue int
+	// Arrivals is the adds through the brand's contact way (raw), each
+	// with a fresh welcome code, a welcome and two tags; Welcomed is their
+	// first-touch invocations' usage alone (raw).
+	Arrivals int
+	Welcomed Usage
+	// WelcomesSent is the welcomes WeCom (the simulator) accepted; Tagged
+	// the arrivals that had both tags right after their first touch.
+	WelcomesSent, Tagged int
 }
 
 // Extrapolate scales a measured month to a brand of n customers: the
@@ -159,7 +203,7 @@ func Extrapolate(m Month, n int) Month {
 	out.CallbackRequests = int(math.Round(float64(m.CallbackRequests) * f))
 	out.Fn = map[string]Usage{}
 	for k, u := range m.Fn {
-		if k == FnCallback || k == FnRollup {
+		if k == FnCallback || k == FnRollup || k == FnFirstTouch {
 			inv := u.Invocations
 			u = u.scaled(f)
 			if k == FnRollup {
@@ -172,6 +216,10 @@ func Extrapolate(m Month, n int) Month {
 	for k, u := range m.Nightly {
 		out.Nightly[k] = u.scaled(f)
 	}
+	scale := func(n int) int { return int(math.Round(float64(n) * f)) }
+	out.FirstTouchEvents, out.FirstTouchErrors, out.FirstTouchDue = scale(m.FirstTouchEvents), scale(m.FirstTouchErrors), scale(m.FirstTouchDue)
+	out.Arrivals, out.WelcomesSent, out.Tagged = scale(m.Arrivals), scale(m.WelcomesSent), scale(m.Tagged)
+	out.Welcomed = m.Welcomed.scaled(f)
 	out.TableBytes = int64(float64(m.TableBytes) * f)
 	out.Items = int64(float64(m.Items) * f)
 	return out
@@ -239,11 +287,22 @@ func (m *meter) since(s snapshot, invocations int, billed time.Duration) Usage {
 		Invocations: float64(invocations),
 		Seconds:     billed.Seconds(),
 		Requests:    float64((now.c.Reads + now.c.Writes) - (s.c.Reads + s.c.Writes)),
+		Reads:       float64(now.c.Reads - s.c.Reads),
+		Writes:      float64(now.c.Writes - s.c.Writes),
 		WeComCalls:  float64(now.wecom - s.wecom),
 		RRU:         now.c.ReadUnits - s.c.ReadUnits,
 		WRU:         now.c.WriteUnits - s.c.WriteUnits,
 		LogBytes:    float64(now.logs - s.logs),
 	}
+}
+
+// sub is a - b, counter by counter.
+func sub(a, b Usage) Usage {
+	out := a.without(b)
+	out.Invocations -= b.Invocations
+	out.Seconds -= b.Seconds
+	out.ColdStarts -= b.ColdStarts
+	return out
 }
 
 // billedMs rounds d up to the millisecond, as Lambda bills (1 ms minimum).
@@ -253,12 +312,14 @@ func billedMs(d time.Duration) time.Duration {
 }
 
 // timed wraps h, adding each request's billed duration to *total and
-// counting requests per path prefix.
+// counting requests per path prefix. After each callback it runs after
+// (the first-touch invocations the callback dispatched), unbilled to it.
 type timed struct {
 	h     http.Handler
 	mu    sync.Mutex
 	total map[string]time.Duration
 	n     map[string]int
+	after func()
 }
 
 func route(path string) string {
@@ -276,6 +337,9 @@ func (t *timed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.total[route(r.URL.Path)] += d
 	t.n[route(r.URL.Path)]++
 	t.mu.Unlock()
+	if t.after != nil && route(r.URL.Path) == FnCallback {
+		t.after()
+	}
 }
 
 func (t *timed) take(fn string) (int, time.Duration) {
@@ -294,8 +358,11 @@ const adminToken = "cost-model-token"
 // (onboarding, not counted). Day 0 is also the poster's measured day: two
 // posts are scheduled through the API and 1440 real ticks run with the clock
 // stepping a minute each. Then for each day the simulator delivers the day's
-// callbacks to the app over HTTP and the nightly chain runs at 00:05 the
-// next day. Finally one dashboard load is measured.
+// callbacks to the app over HTTP, each with the clock at its event's time,
+// the day's arrivals through the brand's QR code follow, and each add or
+// delete event's first touch runs as its own poster invocation right after
+// its callback; the nightly chain runs at 00:05 the next day. Finally one
+// dashboard load is measured.
 func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	m := Month{Size: size, Fn: map[string]Usage{}, Nightly: map[string]Usage{}}
 	if size.Days <= 0 {
@@ -309,7 +376,10 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-	sq, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("cost-%d.db", size.Customers)))
+	clk := testclock.New(time.Time{}) // the one clock of the simulator, the store and every function
+	// Items expire on the simulated clock (pending first-touch work,
+	// claims), as DynamoDB's TTL would have them then.
+	sq, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("cost-%d.db", size.Customers)), store.WithClock(clk.Now))
 	if err != nil {
 		return m, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -328,12 +398,18 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	if err != nil {
 		return m, err
 	}
-	clk := testclock.New(time.Time{}) // the one clock of the simulator and every function
 	first := calendar.Of(time.Now(), loc).AddDays(-size.Days - 1)
 	since := first.Start(loc)
 	clk.Set(since)
 	sim := wecomsim.New(wecomsim.Options{Seed: 20261124, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		HTTPClient: &http.Client{Transport: &http.Transport{}}, CallbackTimeout: 30 * time.Second})
+		HTTPClient: &http.Client{Transport: &http.Transport{}}, CallbackTimeout: 30 * time.Second,
+		// Each callback is received at its event's time, and its first
+		// touch runs then: welcome codes fresh, events young.
+		BeforeDeliver: func(ev wecom.Event) {
+			if ev.CreateTime > 0 {
+				clk.Set(time.Unix(ev.CreateTime, 0).Add(DeliveryLag))
+			}
+		}})
 	defer sim.Close()
 
 	env := map[string]string{
@@ -350,16 +426,28 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	if err != nil {
 		return m, fmt.Errorf("stack: %w", err)
 	}
-	th := &timed{h: a.Handler(), total: map[string]time.Duration{}, n: map[string]int{}}
+	// The callback hands each add and delete event to first touch as on
+	// Lambda: one asynchronous poster invocation per event, run here once
+	// the callback has answered (the local stack's queue is not started).
+	ft := &firstTouch{ctx: ctx, a: a, mt: mt}
+	a.Callback.FirstTouch = pending.Marker{Store: st, Dispatch: ft.dispatch}
+	th := &timed{h: a.Handler(), total: map[string]time.Duration{}, n: map[string]int{}, after: ft.run}
 	srv := httptest.NewServer(th)
 	defer srv.Close()
 	sim.SetCallbackURL(srv.URL + "/wecom/callback")
 
-	// Onboarding: the brand as it was, and the baseline sync. Not counted.
+	// Onboarding: the brand as it was, the baseline sync and its QR code.
+	// Not counted. ChannelShare of the adds arrive through the QR code,
+	// the rest are the simulator's.
+	simAdds, arrivals := splitAdds(size.DailyAdds)
 	sim.Seed(wecomsim.SeedConfig{Customers: size.Customers, Members: size.Members, Groups: size.Groups,
-		DailyAdds: size.DailyAdds, Until: since})
+		DailyAdds: simAdds, Until: since})
 	if _, err := a.RunJob(ctx, jobs.Request{Job: "sync"}); err != nil {
 		return m, fmt.Errorf("baseline sync: %w", err)
+	}
+	way, err := makeChannel(ctx, a, sim)
+	if err != nil {
+		return m, err
 	}
 
 	raw := map[string]Usage{}
@@ -381,17 +469,33 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 		dayStarted := time.Now()
 		dayStart := first.AddDays(i).Start(loc)
 		dayEnd := first.AddDays(i + 1).Start(loc)
-		clk.Set(dayEnd.Add(-time.Second))
+		clk.Set(dayStart)
 		s := mt.snap()
+		ft0 := ft.usage()
 		before := len(sim.Deliveries())
 		if err := sim.Simulate(ctx, dayStart, dayEnd, true); err != nil {
 			return m, fmt.Errorf("simulate day %d: %w", i, err)
 		}
+		// Then the day's arrivals through the QR code, each at its time
+		// (after the simulator's traffic of the day, not interleaved).
+		ft.setWelcomed(true)
+		for _, at := range arrivalTimes(dayStart, arrivals) {
+			ev, err := sim.ArriveThroughContactWay(ctx, way.ConfigID, sim.NewCustomerID(), at)
+			if err != nil {
+				ft.setWelcomed(false)
+				return m, fmt.Errorf("day %d: arrival at %s: %w", i, at.Format(time.DateTime), err)
+			}
+			m.Arrivals++
+			if len(sim.TagsOf(ev.UserID, ev.ExternalUserID)) == len(way.Tags) {
+				m.Tagged++
+			}
+		}
+		ft.setWelcomed(false)
 		m.Deliveries += len(sim.Deliveries()) - before
 		n, d := th.take(FnCallback)
 		m.CallbackRequests += n
 		u := raw[FnCallback]
-		u.add(mt.since(s, n, d))
+		u.add(mt.since(s, n, d).without(sub(ft.usage(), ft0)))
 		raw[FnCallback] = u
 
 		// The nightly chain (app's "nightly": sync → rollup → moments →
@@ -433,19 +537,30 @@ func Measure(ctx context.Context, size Size, opts Options) (Month, error) {
 	n, d = th.take(FnAPI)
 	m.DashboardLoad = mt.since(s, n, d)
 
+	m.FirstTouchEvents, m.FirstTouchErrors = ft.events, ft.errors
+	for _, d := range sim.Deliveries() {
+		if d.Delivered && pending.Needs(d.Event) {
+			m.FirstTouchDue++
+		}
+	}
+	m.Welcomed = ft.welcomedU
+	m.WelcomesSent = len(sim.Welcomes())
+
 	// Scale to the month.
 	f := float64(MonthDays) / float64(size.Days)
 	m.Fn[FnCallback] = raw[FnCallback].scaled(f)
+	m.Fn[FnFirstTouch] = ft.usage().scaled(f)
 	m.Fn[FnRollup] = raw[FnRollup].scaled(f)
 	m.Fn[FnPoster] = posterDay.scaled(MonthDays)
 	api := raw[FnAPI].scaled(MonthDays) // post scheduling, per day
 	api.add(m.DashboardLoad.scaled(DashboardLoadsPerDay * MonthDays))
 	m.Fn[FnAPI] = api
 	m.SchedulerInvocations = (24*60 + 1) * MonthDays
-	// Cold starts, an upper bound: every callback, api request and nightly
-	// run starts a new environment; the poster, invoked every minute, stays
-	// warm but is recycled once an hour.
-	for _, fn := range []string{FnCallback, FnAPI, FnRollup} {
+	// Cold starts, an upper bound: every callback, api request, nightly
+	// run and first-touch invoke starts a new environment (an invoke may
+	// find the poster's warm one, or not); the poster's ticks, every
+	// minute, stay warm but are recycled once an hour.
+	for _, fn := range []string{FnCallback, FnAPI, FnRollup, FnFirstTouch} {
 		u := m.Fn[fn]
 		u.ColdStarts = u.Invocations
 		m.Fn[fn] = u

@@ -116,21 +116,44 @@ type Bill struct {
 	SCFWithinPackage            bool
 }
 
+// priceLine prices fn's usage u, no free tier. An asynchronous invoke is
+// billed as a request like any other.
+func priceLine(fn string, u Usage) Line {
+	l := Line{Fn: fn, Usage: u, GBs: u.GBs(fn)}
+	l.LambdaUSD = u.Invocations*LambdaPerRequest + l.GBs*LambdaArmPerGBs
+	l.DynamoUSD = u.RRU*DynamoPerRRU + u.WRU*DynamoPerWRU
+	return l
+}
+
+// logsGB is what u logs: the app's lines and Lambda's own per invocation.
+func (u Usage) logsGB() float64 { return (u.LogBytes + u.Invocations*PlatformLogBytes) / 1e9 }
+
+// WelcomedAdds scales the first touch measured for the adds with a welcome
+// and two tags to n such adds — n poster invocations, each a cold start as
+// in the month's line — and prices it without the free tier: Lambda,
+// DynamoDB and the log lines.
+func WelcomedAdds(m Month, n float64) (Usage, float64) {
+	if m.Arrivals == 0 {
+		return Usage{}, 0
+	}
+	u := m.Welcomed.scaled(n / float64(m.Arrivals))
+	u.ColdStarts = u.Invocations
+	return u, priceLine(FnFirstTouch, u).USD() + u.logsGB()*LogsPerGBIngested
+}
+
 // Price prices m.
 func Price(m Month) Bill {
 	var b Bill
 	var requests, gbs, rru, wru float64
 	for _, f := range Functions {
 		u := m.Fn[f.Name]
-		l := Line{Fn: f.Name, Usage: u, GBs: u.GBs(f.Name)}
-		l.LambdaUSD = u.Invocations*LambdaPerRequest + l.GBs*LambdaArmPerGBs
-		l.DynamoUSD = u.RRU*DynamoPerRRU + u.WRU*DynamoPerWRU
+		l := priceLine(f.Name, u)
 		b.Lines = append(b.Lines, l)
 		requests += u.Invocations
 		gbs += l.GBs
 		rru += u.RRU
 		wru += u.WRU
-		b.LogsGB += (u.LogBytes + u.Invocations*PlatformLogBytes) / 1e9
+		b.LogsGB += u.logsGB()
 		b.Total += l.USD()
 	}
 	b.StorageGB = float64(m.TableBytes) / (1 << 30)
@@ -150,4 +173,15 @@ func Price(m Month) Bill {
 	b.SCFWithinPackage = requests <= SCFPackageInvoke && gbs <= SCFPackageGBs
 	b.SCF = SCFBasePackage
 	return b
+}
+
+// FirstTouch is the first-touch line's share of Total (its Lambda,
+// DynamoDB and log lines).
+func (b Bill) FirstTouch() float64 {
+	for _, l := range b.Lines {
+		if l.Fn == FnFirstTouch {
+			return l.USD() + l.Usage.logsGB()*LogsPerGBIngested
+		}
+	}
+	return 0
 }

@@ -72,6 +72,9 @@ func (s *Sim) deliver(ctx context.Context, ev wecom.Event) error {
 		d.Err = "no callback URL"
 		return nil
 	}
+	if s.opts.BeforeDeliver != nil {
+		s.opts.BeforeDeliver(ev)
+	}
 	msg := EventXML(ev)
 	var last error
 	for try := 0; try <= s.opts.CallbackRetries; try++ {

@@ -90,6 +90,12 @@ type Options struct {
 	// HTTPClient delivers callbacks; its Timeout is ignored.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+
+	// BeforeDeliver, when set, is told of each callback before it is
+	// posted (not of suppressed ones): a model driving the app on a test
+	// clock moves the clock to the event's time there, so each event is
+	// received — and its follow-up handled — as it would be live.
+	BeforeDeliver func(ev wecom.Event)
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
