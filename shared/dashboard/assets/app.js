@@ -366,6 +366,8 @@ function earlyChurn(cohorts, done) {
 pages.channels = async function (el, opts) {
   const span = opts.span || 30;
   const to = addDays(TODAY, -1), from = addDays(TODAY, -span), q = "from=" + from + "&to=" + to;
+  // The tag library (a WeCom call behind the API) is fetched alongside the stats, not after them.
+  const tagsP = api("GET", "/api/tags");
   const [stats, cohorts, list] = await Promise.all([must("/api/stats/daily?by=channel&" + q), must("/api/stats/cohorts?by=channel&" + q), channelsAPI()]);
   const byState = new Map((list || []).map((c) => [c.state, c]));
   const churned = earlyChurn(cohorts.cohorts, lastRolled(cohorts.cohorts, from, to));
@@ -396,7 +398,7 @@ pages.channels = async function (el, opts) {
   ], rows));
   el.append(h("p", { class: "help", id: "early-churn-help", text: t("early_churn_help") }));
   if (list === null) { el.append(h("h2", { text: t("channels_list") }), h("p", { class: "note", "data-na": "channels", text: t("channels_na") })); return; }
-  const tags = await api("GET", "/api/tags");
+  const tags = await tagsP;
   const groups = tags.ok ? (Array.isArray(tags.data) ? tags.data : tags.data.groups || []) : [];
   const formBox = h("div", {});
   el.append(h("div", { class: "row gap-top" }, h("button", { type: "button", class: "primary", id: "new-channel", onclick: () => channelForm(formBox, null, groups) }, t("new_channel"))), formBox);
