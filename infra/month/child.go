@@ -44,13 +44,18 @@ type Child struct {
 }
 
 // StartChild runs exe (with ChildEnv and env) and waits for its URL.
-func StartChild(ctx context.Context, exe string, args []string, env map[string]string) (*Child, error) {
+func StartChild(ctx context.Context, exe string, args []string, env map[string]string, stderr io.Writer) (*Child, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	// The child's log (and any panic) goes to the terminal and to the
+	// run's log, which the check scans.
 	cmd.Stderr = os.Stderr
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(os.Stderr, stderr)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -147,7 +152,7 @@ func ServeChild() error {
 
 // startChild points the callbacks at a new child.
 func (r *run) startChild(ctx context.Context) error {
-	c, err := r.opts.Child(ctx, r.env())
+	c, err := r.opts.Child(ctx, r.env(), r.logs)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -88,9 +89,9 @@ func RunOnSQLite(ctx context.Context, path string, opts Options, exe string, arg
 	}
 	defer st.Close()
 	if opts.Kills > 0 {
-		opts.Child = func(ctx context.Context, env map[string]string) (*Child, error) {
+		opts.Child = func(ctx context.Context, env map[string]string, stderr io.Writer) (*Child, error) {
 			env["SIYU_STORE"] = "sqlite:" + path
-			return StartChild(ctx, exe, args, env)
+			return StartChild(ctx, exe, args, env, stderr)
 		}
 	}
 	return Run(ctx, store.Store(st), opts)

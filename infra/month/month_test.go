@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,12 +85,12 @@ func TestAMonthUnderFaultsEqualsTheTruthOnDynalite(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := dynamostore.New(client, "siyu", store.WithClock(opts.Clock.Now))
-	opts.Child = func(ctx context.Context, env map[string]string) (*Child, error) {
+	opts.Child = func(ctx context.Context, env map[string]string, stderr io.Writer) (*Child, error) {
 		env["SIYU_STORE"] = "dynamodb:siyu"
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
 		env["AWS_REGION"] = "us-east-1"
 		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "test", "test"
-		return StartChild(ctx, os.Args[0], []string{"-test.run=^$"}, env)
+		return StartChild(ctx, os.Args[0], []string{"-test.run=^$"}, env, stderr)
 	}
 	f, err := Run(t.Context(), st, opts)
 	requireNoMismatch(t, f, err)

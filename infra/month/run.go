@@ -50,7 +50,7 @@ type Options struct {
 	WelcomesSent bool
 	// Child, when set, starts the stack in a child process for the kill
 	// phases (see child.go); nil runs everything in process.
-	Child func(ctx context.Context, env map[string]string) (*Child, error)
+	Child func(ctx context.Context, env map[string]string, stderr io.Writer) (*Child, error)
 	// Kills is how many times the child is killed (each on its own day).
 	Kills int
 	// Progress, if set, is told when each day is done.
