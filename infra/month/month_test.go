@@ -55,6 +55,9 @@ func requireNoMismatch(t *testing.T, f Figures, err error) {
 	if f.Panics != 0 || f.Unexpected5xx != 0 {
 		t.Errorf("panics %d, unexpected 5xx %d", f.Panics, f.Unexpected5xx)
 	}
+	if stackSendsWelcomes && f.WelcomesSent == 0 {
+		t.Error("no welcome sent: the exactly-once check passed on nothing")
+	}
 	if f.Kills != 2 {
 		t.Errorf("kills survived %d, want 2", f.Kills)
 	}
