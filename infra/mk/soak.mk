@@ -7,4 +7,4 @@ SOAK_DAYS      ?= 365
 
 ## soak: a year at 10^5 customers under faults (SOAK_CUSTOMERS, SOAK_DAYS), checked against the ground truth
 soak:
-	$(GO) run ./infra/month -customers $(SOAK_CUSTOMERS) -days $(SOAK_DAYS)
+	$(GO) run ./infra/month -customers $(SOAK_CUSTOMERS) -days $(SOAK_DAYS) -welcomes-sent
