@@ -103,8 +103,8 @@ func firstTouchUnderRIE(t testing.TB) (sim *wecomsim.Sim, way wecom.ContactWayCr
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := channels.Channel{ID: "ch1", Name: "海报", Kind: channels.KindContactWay, State: "poster", ConfigID: way.ConfigID,
-		Tags: []string{"t1"}, Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎！"}}
+	ch := channels.Channel{ID: "ch1", Draft: channels.Draft{Name: "海报", Kind: channels.KindContactWay, State: "poster",
+		Tags: []string{"t1"}, Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎！"}}, ConfigID: way.ConfigID}
 	data, _ := json.Marshal(ch)
 	for _, it := range []store.Item{{PK: "channel", SK: ch.ID, Data: data}, {PK: "channel#state", SK: ch.State, Data: []byte(ch.ID)}} {
 		if _, err := st.Put(ctx, it, store.Always); err != nil {

@@ -35,7 +35,7 @@ func BenchmarkHandle(b *testing.B) {
 			e := newEnv(b)
 			counted := &storetest.Counting{Store: e.store}
 			svc := alerts.New(counted, e.client, e.sim.AgentID(), shanghai, alerts.LangZH, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock.Now)
-			e.saveChannel(channels.Channel{ID: "ch1", Name: "双十一海报", Kind: channels.KindContactWay, State: "poster1111"})
+			e.saveChannel(channels.Channel{ID: "ch1", Draft: channels.Draft{Name: "双十一海报", Kind: channels.KindContactWay, State: "poster1111"}})
 			recs := make([]func() events.Record, b.N)
 			for i := range b.N {
 				recs[i] = tc.event(e, i)

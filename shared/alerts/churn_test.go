@@ -18,7 +18,7 @@ import (
 // delete her. It returns the deletion's record; the add was handled.
 func lostThroughPoster(e *env) events.Record {
 	e.t.Helper()
-	e.saveChannel(channels.Channel{ID: "ch1", Name: "双十一海报", Kind: channels.KindContactWay, State: "poster1111"})
+	e.saveChannel(channels.Channel{ID: "ch1", Draft: channels.Draft{Name: "双十一海报", Kind: channels.KindContactWay, State: "poster1111"}})
 	e.sim.PutCustomer(wecomsim.Customer{ExternalUserID: "wmWang", Name: "王小明"})
 	add := e.record(e.sim.AddCustomer(e.ctx, "alice", "wmWang", "poster1111", e.clock.Now()))
 	e.handle(add)
@@ -107,7 +107,7 @@ func TestTheSettingsLanguageOverridesTheReportLanguage(t *testing.T) {
 
 func TestARelationshipOlderThanSiyuIsDescribedFromTheBaseline(t *testing.T) {
 	e := newEnv(t)
-	e.saveChannel(channels.Channel{ID: "ch9", Name: "门店二维码", Kind: channels.KindAdopted, State: "store-qr"})
+	e.saveChannel(channels.Channel{ID: "ch9", Draft: channels.Draft{Name: "门店二维码", Kind: channels.KindAdopted, State: "store-qr"}})
 	since := start.AddDate(0, -3, 0) // 92 days before start
 	e.relate("alice", "wmOld", since)
 	if err := churn.SetBaseline(e.ctx, e.store, shanghai, start.Add(-time.Hour), []churn.Relationship{

@@ -488,8 +488,8 @@ func TestAChannelWhoseAnswerWasLostIsFoundAgainAndOneNeverMadeIsRemoved(t *testi
 	}
 	// A third was recorded pending and the process died before WeCom was
 	// asked: no way has its state.
-	never := channels.Channel{ID: "chnever", Name: "x", Kind: channels.KindContactWay, State: "never", Type: "multi",
-		Members: []string{"alice"}, Pending: true, CreatedAt: e.clock.Now().UTC()}
+	never := channels.Channel{ID: "chnever", Draft: channels.Draft{Name: "x", Kind: channels.KindContactWay, State: "never",
+		Type: "multi", Members: []string{"alice"}}, Pending: true, CreatedAt: e.clock.Now().UTC()}
 	data, _ := json.Marshal(never)
 	if _, err := e.st.Put(ctx, store.Item{PK: "channel", SK: never.ID, Data: data}, store.IfAbsent); err != nil {
 		t.Fatal(err)

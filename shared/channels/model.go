@@ -68,23 +68,14 @@ type Welcome struct {
 // Empty reports whether w sends nothing.
 func (w *Welcome) Empty() bool { return w == nil || (w.Text == "" && len(w.Attachments) == 0) }
 
-// Channel is one channel.
-type Channel struct {
-	ID    string `json:"id"`
+// Draft is what the operator sets of a channel: the body of
+// POST /api/channels, and the part of Channel it keeps.
+type Draft struct {
 	Name  string `json:"name"`
 	Kind  string `json:"kind"`
 	State string `json:"state"`
-	// Contact way: ConfigID is WeCom's handle (ways made through the API
-	// never show in the admin console, so losing it loses the way); QRCode
-	// is the QR image URL; Type is "single" or "multi".
-	ConfigID string `json:"config_id,omitempty"`
-	QRCode   string `json:"qr_code,omitempty"`
-	Type     string `json:"type,omitempty"`
-	// Acquisition link: LinkID and its URL (state appended as
-	// customer_channel).
-	LinkID  string `json:"link_id,omitempty"`
-	LinkURL string `json:"link_url,omitempty"`
-
+	// Type is a contact way's: "single" or "multi".
+	Type        string   `json:"type,omitempty"`
 	Members     []string `json:"members,omitempty"`
 	Departments []int    `json:"departments,omitempty"`
 	SkipVerify  bool     `json:"skip_verify"`
@@ -93,6 +84,23 @@ type Channel struct {
 	Tags []string `json:"tags,omitempty"`
 	// Welcome, when set, replaces the default welcome for this channel.
 	Welcome *Welcome `json:"welcome,omitempty"`
+}
+
+// Channel is one channel: its draft as created (and since patched), and
+// what WeCom answered. The draft's fields are the channel's own in JSON.
+type Channel struct {
+	ID string `json:"id"`
+	Draft
+	// Contact way: ConfigID is WeCom's handle (ways made through the API
+	// never show in the admin console, so losing it loses the way); QRCode
+	// is the QR image URL.
+	ConfigID string `json:"config_id,omitempty"`
+	QRCode   string `json:"qr_code,omitempty"`
+	// Acquisition link: LinkID and its URL (state appended as
+	// customer_channel).
+	LinkID  string `json:"link_id,omitempty"`
+	LinkURL string `json:"link_url,omitempty"`
+
 	// Pending is set while WeCom is asked to create the way or link: a
 	// record left pending by a crash is repaired from WeCom's lists (see
 	// Service.Repair).

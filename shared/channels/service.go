@@ -82,20 +82,6 @@ func New(st store.Store, wc WeCom, _ *time.Location, logger *slog.Logger, now fu
 // Configured reports whether the service can change WeCom.
 func (s *Service) Configured() bool { return s.WeCom != nil }
 
-// Draft is a channel to create (POST /api/channels).
-type Draft struct {
-	Name        string   `json:"name"`
-	Kind        string   `json:"kind"`
-	State       string   `json:"state,omitempty"`
-	Type        string   `json:"type,omitempty"`
-	Members     []string `json:"members,omitempty"`
-	Departments []int    `json:"departments,omitempty"`
-	SkipVerify  bool     `json:"skip_verify"`
-	Remark      string   `json:"remark,omitempty"`
-	Tags        []string `json:"tags,omitempty"`
-	Welcome     *Welcome `json:"welcome,omitempty"`
-}
-
 // Way types of a contact way.
 const (
 	TypeSingle = "single"
@@ -271,12 +257,11 @@ func (s *Service) Create(ctx context.Context, d Draft) (Channel, error) {
 		return Channel{}, stateTaken(d.State, owner)
 	}
 	now := s.Now().UTC()
-	c := Channel{ID: id, Name: strings.TrimSpace(d.Name), Kind: d.Kind, State: d.State, Type: d.Type,
-		Members: d.Members, Departments: d.Departments, SkipVerify: d.SkipVerify, Remark: d.Remark, Tags: d.Tags,
-		Pending: true, CreatedAt: now, UpdatedAt: now}
-	if !d.Welcome.Empty() {
-		c.Welcome = d.Welcome
+	d.Name = strings.TrimSpace(d.Name)
+	if d.Welcome.Empty() {
+		d.Welcome = nil
 	}
+	c := Channel{ID: id, Draft: d, Pending: true, CreatedAt: now, UpdatedAt: now}
 	var err error
 	if c.Version, err = s.put(ctx, c, store.IfAbsent); err != nil {
 		return Channel{}, err

@@ -235,7 +235,7 @@ func Adopt(ctx context.Context, st store.Store, states []string, now time.Time) 
 		if owner != "" {
 			continue
 		}
-		c := Channel{ID: AdoptedID(state), Kind: KindAdopted, State: state, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
+		c := Channel{ID: AdoptedID(state), Draft: Draft{Kind: KindAdopted, State: state}, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
 		v, err := s.put(ctx, c, store.IfAbsent)
 		var ce *ConflictError
 		switch {

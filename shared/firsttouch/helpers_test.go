@@ -96,7 +96,8 @@ func newWorldOn(t testing.TB, st store.Store, clk *testclock.Clock, loc *time.Lo
 // in the layout the channels package reads.
 func (w *world) channel(welcome *channels.Welcome, tags ...string) {
 	w.t.Helper()
-	c := channels.Channel{ID: "ch1", Name: "海报", Kind: channels.KindContactWay, State: "poster", ConfigID: w.way, Tags: tags, Welcome: welcome}
+	c := channels.Channel{ID: "ch1", Draft: channels.Draft{Name: "海报", Kind: channels.KindContactWay, State: "poster",
+		Tags: tags, Welcome: welcome}, ConfigID: w.way}
 	data, _ := json.Marshal(c)
 	ctx := context.Background()
 	if _, err := w.st.Put(ctx, store.Item{PK: "channel", SK: c.ID, Data: data}, store.Always); err != nil {

@@ -83,8 +83,8 @@ func newBrand(tb testing.TB, now func() time.Time) *brand {
 		tb.Fatal(err)
 	}
 	b.way = created.ConfigID
-	c := channels.Channel{ID: "ch1", Name: "海报", Kind: channels.KindContactWay, State: "poster", ConfigID: b.way,
-		Tags: []string{"t1"}, Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎！"}}
+	c := channels.Channel{ID: "ch1", Draft: channels.Draft{Name: "海报", Kind: channels.KindContactWay, State: "poster",
+		Tags: []string{"t1"}, Welcome: &channels.Welcome{Text: "%NICKNAME%，欢迎！"}}, ConfigID: b.way}
 	data, _ := json.Marshal(c)
 	for _, it := range []store.Item{{PK: "channel", SK: c.ID, Data: data}, {PK: "channel#state", SK: c.State, Data: []byte(c.ID)}} {
 		if _, err := st.Put(context.Background(), it, store.Always); err != nil {
