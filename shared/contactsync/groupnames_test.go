@@ -2,6 +2,7 @@ package contactsync_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"reflect"
@@ -97,5 +98,28 @@ func TestSyncKeepsGroupNames(t *testing.T) {
 	}
 	if v := version(groups[1].ChatID); v != 1 {
 		t.Errorf("unchanged group written %d times, want once", v)
+	}
+}
+
+// BenchmarkGroupNames reads the names of 1000 groups from SQLite, as the
+// groups stats route does on every request.
+func BenchmarkGroupNames(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "siyu.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	for i := range 1000 {
+		item := store.Item{PK: "group#name", SK: fmt.Sprintf("wr%06d", i), Data: []byte(`{"name":"门店会员群"}`)}
+		if _, err := s.Put(ctx, item, store.Always); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		names, err := contactsync.GroupNames(ctx, s)
+		if err != nil || len(names) != 1000 {
+			b.Fatal(len(names), err)
+		}
 	}
 }
