@@ -408,6 +408,38 @@ func TestTheConsoleInChromium(t *testing.T) {
 			t.Fatalf("CSV %q lacks the BOM or the post", data[:min(len(data), 200)])
 		}
 	})
+	t.Run("groups: shown by the names the sync kept, not by chat_id", func(t *testing.T) {
+		b.t = t
+		var stats struct {
+			Groups []struct {
+				ChatID   string `json:"chat_id"`
+				Name     string `json:"name"`
+				Complete bool   `json:"complete"`
+			} `json:"groups"`
+		}
+		api("/api/stats/groups", &stats)
+		names := map[string]string{}
+		for _, g := range stats.Groups {
+			if g.Complete {
+				names[g.ChatID] = g.Name
+			}
+		}
+		if len(names) == 0 {
+			t.Fatal("no demo group in the last 30 days")
+		}
+		b.page("groups")
+		cells := b.text("[data-table=groups] tbody")
+		for chat, name := range names {
+			if name == "" {
+				t.Errorf("demo group %s has no name in the stats API", chat)
+			} else if !strings.Contains(cells, name) {
+				t.Errorf("the groups page lacks %q (%s):\n%s", name, chat, cells)
+			}
+		}
+		if strings.Contains(cells, "未命名") {
+			t.Errorf("a named demo group is marked 未命名:\n%s", cells)
+		}
+	})
 	t.Run("channels: early churn per channel, by name, from the per-channel cohorts", func(t *testing.T) {
 		b.t = t
 		b.page("channels")

@@ -20,7 +20,7 @@ import (
 //
 //	GET /api/stats/daily?from=YYYY-MM-DD&to=YYYY-MM-DD[&by=member|channel]
 //	GET /api/stats/cohorts?from=…&to=…[&by=channel]
-//	GET /api/stats/groups?from=…&to=…
+//	GET /api/stats/groups?from=…&to=…   (rows carry the group's name)
 //	GET /api/charts/{churn|net|cohorts}?from=…&to=…   (SVG, for the console)
 //
 // Without from and to, the last 30 days up to yesterday. Each answers JSON,
@@ -310,7 +310,9 @@ type cohortRow struct {
 
 type groupRow struct {
 	churn.GroupDay
-	Complete bool `json:"complete"`
+	// Name is the group's name as the sync last read it (empty when unknown).
+	Name     string `json:"name"`
+	Complete bool   `json:"complete"`
 }
 
 // channelCohortRow is a channel's part of a day's cohort, with its name.
@@ -386,16 +388,25 @@ func (h statsHandler) groups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rows, err := churn.GroupRange(r.Context(), h.st, sp.from, sp.to)
+	days, err := churn.GroupRange(r.Context(), h.st, sp.from, sp.to)
 	if err != nil {
 		WriteError(w, r, h.s.Logger, err)
 		return
 	}
-	out, lines := daysTable(sp, []any{"date", "chat_id", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}, rows,
-		func(g churn.GroupDay) string { return g.Date },
-		func(g churn.GroupDay) any { return groupRow{g, true} },
-		func(g churn.GroupDay) []any {
-			return []any{g.Date, g.ChatID, g.MembersStart, g.Joins, g.QuitsSelf,
+	names, err := contactsync.GroupNames(r.Context(), h.st)
+	if err != nil {
+		WriteError(w, r, h.s.Logger, err)
+		return
+	}
+	rows := make([]groupRow, len(days))
+	for i, g := range days {
+		rows[i] = groupRow{GroupDay: g, Name: names[g.ChatID]}
+	}
+	out, lines := daysTable(sp, []any{"date", "chat_id", "name", "members_start", "joins", "quits_self", "quits_removed", "members_end", "quit_rate", "dismissed"}, rows,
+		func(g groupRow) string { return g.Date },
+		func(g groupRow) any { g.Complete = true; return g },
+		func(g groupRow) []any {
+			return []any{g.Date, g.ChatID, g.Name, g.MembersStart, g.Joins, g.QuitsSelf,
 				g.QuitsRemoved, g.MembersEnd, g.QuitRate, g.Dismissed}
 		})
 	if wantsCSV(r) {

@@ -7,6 +7,10 @@
 // (groupchat/list + groupchat/get), and sets them as the baseline
 // (churn.SetBaseline, churn.SetGroupBaseline).
 //
+// Every run reads each customer group (groupchat/get) and keeps its name
+// (GroupNames) when it is new or changed, so the console and the stats API
+// show groups by name.
+//
 // Every later run reconciles: it diffs each member's relationships in WeCom
 // against the relationships Siyu believes live (churn.Live) and writes each
 // difference to the event log as a "reconciled" event dated at the moment
@@ -49,6 +53,7 @@
 //	sync#state                sk run          the current run's phase and checkpoint
 //	sync#baseline             sk <member>#NNNN relationships fetched for the baseline, until it is set
 //	wecomstat#member#<date>   sk <member>     WeCom's behaviour data of a member and (Beijing) day
+//	group#name                sk <chat_id>    a customer group's name, written when it is new or renamed
 package contactsync
 
 import (
@@ -110,7 +115,7 @@ func (y *Syncer) Job() jobs.Func { return y.Run }
 // Phases of a run, in order.
 const (
 	phaseRelationships = "relationships"
-	phaseGroups        = "groups" // baseline runs only
+	phaseGroups        = "groups"
 	phaseBehavior      = "behavior"
 	phaseDone          = "done"
 )
@@ -155,16 +160,12 @@ func (y *Syncer) Run(ctx context.Context, req jobs.Request) (jobs.Result, error)
 		if err != nil {
 			return fail(err)
 		}
-		next := phaseBehavior
-		if st.Baseline {
-			next = phaseGroups
-		}
-		if err := y.advance(ctx, st, next); err != nil {
+		if err := y.advance(ctx, st, phaseGroups); err != nil {
 			return fail(err)
 		}
 	}
 	if st.Phase == phaseGroups {
-		n, err := y.groupBaseline(ctx, st, members)
+		n, err := y.readGroups(ctx, st, members)
 		if err != nil {
 			return fail(err)
 		}

@@ -9,10 +9,12 @@ import (
 	"github.com/siyuhq/siyu/shared/wecom"
 )
 
-// groupBaseline reads every customer group's member count (staff and
-// customers, as group events count both) and sets it as the group baseline.
-// It reads all groups again when resumed: SetGroupBaseline is idempotent.
-func (y *Syncer) groupBaseline(ctx context.Context, st *runState, members []string) (int, error) {
+// readGroups reads every customer group (groupchat/get) and keeps the names
+// of new and renamed groups. On a baseline run it also sets each group's
+// member count (staff and customers, as group events count both) as the
+// group baseline. It reads all groups again when resumed: both writes are
+// idempotent.
+func (y *Syncer) readGroups(ctx context.Context, st *runState, members []string) (int, error) {
 	chats, err := y.listGroups(ctx, nil)
 	if wecom.IsCode(err, wecom.CodeTooManyRequested) {
 		// Over 1000 visible members WeCom wants an owner filter of ≤100.
@@ -27,6 +29,7 @@ func (y *Syncer) groupBaseline(ctx context.Context, st *runState, members []stri
 		return 0, fmt.Errorf("sync: list customer groups: %w", err)
 	}
 	counts := make(map[string]int, len(chats))
+	names := make(map[string]string, len(chats))
 	for _, id := range chats {
 		if _, done := counts[id]; done {
 			continue
@@ -36,6 +39,13 @@ func (y *Syncer) groupBaseline(ctx context.Context, st *runState, members []stri
 			return 0, fmt.Errorf("sync: read customer group %s: %w", id, err)
 		}
 		counts[id] = len(g.Members)
+		names[id] = g.Name
+	}
+	if err := y.keepGroupNames(ctx, names); err != nil {
+		return 0, fmt.Errorf("sync: %w", err)
+	}
+	if !st.Baseline {
+		return len(counts), nil
 	}
 	if err := churn.SetGroupBaseline(ctx, y.Store, y.Loc, time.Unix(st.At, 0), counts); err != nil {
 		return 0, fmt.Errorf("sync: %w", err)

@@ -33,7 +33,7 @@ const T = {
     saved: "已保存", deleted: "已删除", qr: "二维码 / 链接", open_qr: "打开二维码", unnamed: "未命名",
     member: "成员", member_stats: "成员（近 30 天）", added: "Siyu 新增", deleted_by_customer: "被客户删除", deleted_by_member: "成员删除客户",
     wecom_new: "企业微信新增", wecom_neg: "企业微信被删/拉黑", disagree: "不一致", disagree_note: "企业微信的数字只含夜间同步读到的日期，与 Siyu 同日的数字对比；「a ≠ b」与红色行表示不一致（可能有回调丢失）。",
-    group: "客户群", group_stats: "客户群（近 30 天）", joins: "入群", quits_self: "主动退群", quits_removed: "被移出", members_now: "当前人数", quit_rate: "退群率",
+    group: "客户群", chat_id: "群 ID", group_stats: "客户群（近 30 天）", joins: "入群", quits_self: "主动退群", quits_removed: "被移出", members_now: "当前人数", quit_rate: "退群率",
     posts_title: "发布日历", week: "周", month: "月", prev: "上一页", next: "下一页", this_period: "本期",
     cap: "朋友圈上限使用", cap_full: "已满", new_post: "新建发布", edit_post: "编辑发布（取消原发布并重新创建）",
     moment: "朋友圈", group_message: "群发消息", send_date: "发送日期", send_time: "发送时间", text: "内容",
@@ -76,7 +76,7 @@ const T = {
     saved: "Saved", deleted: "Deleted", qr: "QR code / link", open_qr: "Open QR code", unnamed: "Unnamed",
     member: "Member", member_stats: "Members (last 30 days)", added: "Added (Siyu)", deleted_by_customer: "Deleted by customer", deleted_by_member: "Deleted by member",
     wecom_new: "WeCom new", wecom_neg: "WeCom deleted/blocked", disagree: "Disagree", disagree_note: "WeCom's numbers cover the days the nightly sync read and are compared with Siyu's for those days; “a ≠ b” and red rows disagree (a callback may have been lost).",
-    group: "Group", group_stats: "Groups (last 30 days)", joins: "Joins", quits_self: "Quit", quits_removed: "Removed", members_now: "Members", quit_rate: "Quit rate",
+    group: "Group", chat_id: "Chat ID", group_stats: "Groups (last 30 days)", joins: "Joins", quits_self: "Quit", quits_removed: "Removed", members_now: "Members", quit_rate: "Quit rate",
     posts_title: "Post calendar", week: "Week", month: "Month", prev: "Previous", next: "Next", this_period: "Today",
     cap: "Moments cap used", cap_full: "Full", new_post: "New post", edit_post: "Edit post (cancels it and creates it again)",
     moment: "Moment", group_message: "Group message", send_date: "Date", send_time: "Time", text: "Text",
@@ -524,15 +524,18 @@ pages.groups = async function (el) {
   const m = new Map();
   for (const d of stats.groups) {
     if (!d.complete) continue;
-    const g = m.get(d.chat_id) || { chat_id: d.chat_id, start: d.members_start, joins: 0, quits_self: 0, quits_removed: 0 };
+    const g = m.get(d.chat_id) || { chat_id: d.chat_id, name: "", start: d.members_start, joins: 0, quits_self: 0, quits_removed: 0 };
+    g.name = d.name || g.name;
     g.joins += d.joins; g.quits_self += d.quits_self; g.quits_removed += d.quits_removed; g.members_now = d.members_end;
     m.set(d.chat_id, g);
   }
   const rows = [...m.values()].map((g) => ({ ...g, quit_rate: g.start + g.joins ? (g.quits_self + g.quits_removed) / (g.start + g.joins) : null }))
     .sort((a, b) => (b.quit_rate || 0) - (a.quit_rate || 0));
   el.append(h("h1", { text: t("nav_groups") }));
+  // A group the sync has not read yet shows its chat_id, marked 未命名.
+  const nameCell = (r) => r.name ? r.name : h("span", {}, r.chat_id, " ", h("span", { class: "badge unnamed", text: t("unnamed") }));
   el.append(table("groups", t("group_stats"), [
-    { key: "chat_id", label: "group" }, { key: "joins", num: true }, { key: "quits_self", num: true }, { key: "quits_removed", num: true },
+    { key: "name", label: "group", fmt: nameCell, csv: (r) => r.name }, { key: "chat_id" }, { key: "joins", num: true }, { key: "quits_self", num: true }, { key: "quits_removed", num: true },
     { key: "members_now", num: true }, { key: "quit_rate", num: true, fmt: (r) => pct(r.quit_rate) },
   ], rows));
 };

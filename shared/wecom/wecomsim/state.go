@@ -468,6 +468,25 @@ func (s *Sim) joinGroup(chatID, customer string, scene int, at time.Time) (wecom
 	return ev, nil
 }
 
+// RenameGroup renames a customer group and delivers the change_name update
+// (which, as in WeCom, carries no name: receivers re-read the group).
+func (s *Sim) RenameGroup(ctx context.Context, chatID, name string, at time.Time) (wecom.Event, error) {
+	s.mu.Lock()
+	g, ok := s.st.groups[chatID]
+	if !ok {
+		s.mu.Unlock()
+		return wecom.Event{}, fmt.Errorf("rename group: %w group %q", ErrUnknown, chatID)
+	}
+	g.Name = name
+	ev := wecom.Event{
+		ToUserName: s.opts.CorpID, FromUserName: "sys", CreateTime: at.Unix(), MsgType: "event",
+		Event: wecom.EventExternalChat, ChangeType: wecom.ChangeChatUpdate, ChatID: g.ChatID,
+		UpdateDetail: wecom.DetailChangeName, Known: true,
+	}
+	s.mu.Unlock()
+	return ev, s.deliver(ctx, ev)
+}
+
 // QuitGroup removes a customer from a customer group; quitScene is 0 when
 // they left, 1 when the owner or an admin removed them.
 func (s *Sim) QuitGroup(ctx context.Context, chatID, customer string, quitScene int, at time.Time) (wecom.Event, error) {
