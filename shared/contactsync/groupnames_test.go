@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/jobs"
@@ -121,5 +122,46 @@ func BenchmarkGroupNames(b *testing.B) {
 		if err != nil || len(names) != 1000 {
 			b.Fatal(len(names), err)
 		}
+	}
+}
+
+// TestANightWhoseGroupReadsFailStillFinishes: after the baseline, groups are
+// read only for their names, so a group WeCom refuses to describe leaves
+// the names as they were and the night goes on to its behaviour step.
+func TestANightWhoseGroupReadsFailStillFinishes(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(at(0, 10, 0))
+	quiet := slog.New(slog.DiscardHandler)
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	sim := wecomsim.New(wecomsim.Options{Seed: 7, Now: clk.Now, Logger: quiet})
+	t.Cleanup(sim.Close)
+	sim.Seed(wecomsim.SeedConfig{Members: 5, Customers: 20, Groups: 3, Until: clk.Now()})
+	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
+		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
+	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
+	y.Now = clk.Now
+	if _, err := y.Run(ctx, jobs.Request{}); err != nil {
+		t.Fatalf("baseline: %v", err)
+	}
+	before, err := contactsync.GroupNames(ctx, s)
+	if err != nil || len(before) == 0 {
+		t.Fatalf("names after the baseline: %v %v", before, err)
+	}
+	clk.Advance(24 * time.Hour)
+	sim.Inject(wecomsim.PathGroupChatGet, 40050, 100) // chat_id not found: a group dismissed between list and get
+	res, err := y.Run(ctx, jobs.Request{})
+	if err != nil {
+		t.Fatalf("a night whose group reads fail stopped: %v", err)
+	}
+	if res["groups_error"] == nil {
+		t.Errorf("result %v does not say the group names were not refreshed", res)
+	}
+	after, err := contactsync.GroupNames(ctx, s)
+	if err != nil || !reflect.DeepEqual(after, before) {
+		t.Errorf("names after the failed night %v (%v), want them kept: %v", after, err, before)
 	}
 }
