@@ -23,20 +23,7 @@ import (
 // written again, and a renamed group's name is updated by the next run.
 func TestSyncKeepsGroupNames(t *testing.T) {
 	ctx := context.Background()
-	clk := testclock.New(at(0, 10, 0))
-	quiet := slog.New(slog.DiscardHandler)
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	sim := wecomsim.New(wecomsim.Options{Seed: 7, Now: clk.Now, Logger: quiet})
-	t.Cleanup(sim.Close)
-	sim.Seed(wecomsim.SeedConfig{Members: 5, Customers: 20, Groups: 3, Until: clk.Now()})
-	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
-		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
-	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
-	y.Now = clk.Now
+	clk, s, sim, y := groupSync(t)
 	run := func() {
 		t.Helper()
 		if _, err := y.Run(ctx, jobs.Request{}); err != nil {
@@ -130,20 +117,7 @@ func BenchmarkGroupNames(b *testing.B) {
 // the names as they were and the night goes on to its behaviour step.
 func TestANightWhoseGroupReadsFailStillFinishes(t *testing.T) {
 	ctx := context.Background()
-	clk := testclock.New(at(0, 10, 0))
-	quiet := slog.New(slog.DiscardHandler)
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	sim := wecomsim.New(wecomsim.Options{Seed: 7, Now: clk.Now, Logger: quiet})
-	t.Cleanup(sim.Close)
-	sim.Seed(wecomsim.SeedConfig{Members: 5, Customers: 20, Groups: 3, Until: clk.Now()})
-	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
-		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
-	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
-	y.Now = clk.Now
+	clk, s, sim, y := groupSync(t)
 	if _, err := y.Run(ctx, jobs.Request{}); err != nil {
 		t.Fatalf("baseline: %v", err)
 	}
@@ -164,4 +138,25 @@ func TestANightWhoseGroupReadsFailStillFinishes(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(after, before) {
 		t.Errorf("names after the failed night %v (%v), want them kept: %v", after, err, before)
 	}
+}
+
+// groupSync is a brand of 5 members, 20 customers and 3 groups in the
+// simulator, and its syncer over SQLite, on one test clock.
+func groupSync(t *testing.T) (*testclock.Clock, store.Store, *wecomsim.Sim, *contactsync.Syncer) {
+	t.Helper()
+	clk := testclock.New(at(0, 10, 0))
+	quiet := slog.New(slog.DiscardHandler)
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	sim := wecomsim.New(wecomsim.Options{Seed: 7, Now: clk.Now, Logger: quiet})
+	t.Cleanup(sim.Close)
+	sim.Seed(wecomsim.SeedConfig{Members: 5, Customers: 20, Groups: 3, Until: clk.Now()})
+	client := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
+		Store: s, Now: clk.Now, Logger: quiet, MaxRetries: -1})
+	y := contactsync.New(s, client, sim.CorpID(), shanghai, quiet, nil)
+	y.Now = clk.Now
+	return clk, s, sim, y
 }
