@@ -55,7 +55,10 @@ func channelsServerWith(t testing.TB, withWeCom bool) *channelsEnv {
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	counting := &storetest.Counting{Store: raw}
-	sim := wecomsim.New(wecomsim.Options{Now: clock.Now})
+	// The clock stands still, so WeCom's per-minute limit would never reset:
+	// a fuzz run's thousands of creates would meet 45009 and the client's
+	// back-off would sleep on the wall clock. These tests are not about it.
+	sim := wecomsim.New(wecomsim.Options{Now: clock.Now, RateLimit: 1 << 30})
 	t.Cleanup(sim.Close)
 	sim.PutMember(wecomsim.Member{UserID: "alice", Name: "Alice", Departments: []int{1}})
 	sim.PutMember(wecomsim.Member{UserID: "bob", Name: "Bob", Departments: []int{2}})
