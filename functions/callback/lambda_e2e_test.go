@@ -14,11 +14,41 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/siyuhq/siyu/functions/callback/root"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/dynamostore"
 	"github.com/siyuhq/siyu/shared/testutil"
 )
 
 // lambdaAWSEnv points the AWS SDK at dynalite with dummy credentials.
+// lambdaTable starts dynalite, points this process's AWS SDK at it (the
+// test reads the table the bootstraps write, through the same SDK), creates
+// the table and opens it; awsEnv is the environment that points a bootstrap
+// at it too.
+func lambdaTable(t testing.TB) (awsEnv []string, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	awsEnv = lambdaAWSEnv(testutil.Dynalite(t))
+	for _, kv := range awsEnv {
+		k, v, _ := cutEnv(kv)
+		t.Setenv(k, v)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
+		t.Fatal(err)
+	}
+	st, err = dynamostore.Open(ctx, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return awsEnv, st
+}
+
+// table is the bootstraps' table name.
+const table = "siyu"
+
 func lambdaAWSEnv(endpoint string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
@@ -36,24 +66,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 		t.Skip("end-to-end: builds the bootstrap and runs it under aws-lambda-rie and dynalite")
 	}
 	ctx := context.Background()
-	endpoint := testutil.Dynalite(t)
-	awsEnv := lambdaAWSEnv(endpoint)
-	for _, kv := range awsEnv {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v) // the test reads the same table through the same SDK
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const table = "siyu"
-	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
-		t.Fatal(err)
-	}
-	st, err := dynamostore.Open(ctx, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	awsEnv, st := lambdaTable(t)
 
 	bin := testutil.BuildCommand(t, "./functions/callback", "bootstrap", []string{"lambda.norpc", "timetzdata"})
 	fn := testutil.RIE(t, bin, append(append(wecomEnv(), awsEnv...), "SIYU_STORE=dynamodb:"+table)...)

@@ -13,12 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/store"
-	"github.com/siyuhq/siyu/shared/store/dynamostore"
 	"github.com/siyuhq/siyu/shared/testutil"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
@@ -71,24 +68,7 @@ func TestLambdaCallbackHandsAnAddToThePosterWhichGreets(t *testing.T) {
 func firstTouchUnderRIE(t testing.TB) (sim *wecomsim.Sim, way wecom.ContactWayCreated, callback, poster *testutil.Lambda) {
 	t.Helper()
 	ctx := context.Background()
-	endpoint := testutil.Dynalite(t)
-	awsEnv := lambdaAWSEnv(endpoint)
-	for _, kv := range awsEnv {
-		k, v, _ := cutEnv(kv)
-		t.Setenv(k, v)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const table = "siyu"
-	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
-		t.Fatal(err)
-	}
-	st, err := dynamostore.Open(ctx, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	awsEnv, st := lambdaTable(t)
 
 	// The bootstraps run on the wall clock, so the simulator must too: the
 	// welcome code lives 20 s of it.
@@ -99,6 +79,7 @@ func firstTouchUnderRIE(t testing.TB) (sim *wecomsim.Sim, way wecom.ContactWayCr
 	sim.PutCustomer(wecomsim.Customer{ExternalUserID: "c1", Name: "小林", Type: 1})
 	sim.AddTags("t1")
 	wc := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: testCorpID, Secret: sim.Secret(), Logger: slog.New(slog.DiscardHandler)})
+	var err error
 	way, err = wc.AddContactWay(ctx, wecom.ContactWay{Type: 1, Scene: 2, State: "poster", User: []string{"alice"}})
 	if err != nil {
 		t.Fatal(err)
