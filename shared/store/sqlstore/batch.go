@@ -263,6 +263,7 @@ func (s *Store) tryWriteChunk(ctx context.Context, writes []store.Write) error {
 	if err := tx.Commit(); err != nil {
 		return errAtCommit{err}
 	}
+	s.wrote(ctx)
 	return nil
 }
 

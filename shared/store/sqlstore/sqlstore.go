@@ -6,6 +6,12 @@
 // expires_at is unix milliseconds, 0 for never. Keys must compare bytewise so
 // that Query order matches DynamoDB's (UTF-8 byte order).
 //
+// Expired rows are never returned, and the store deletes them as it goes,
+// as DynamoDB's TTL does: every purgeEvery writes, one statement deletes up
+// to purgeBatch of them through an index on expires_at. Without it a
+// partition of short-lived items (pending first-touch work, claims) would
+// keep every item it ever held, and each read of it would step over them.
+//
 // Every conditional write is one transaction: read the row (locking it where
 // the database locks rows), decide in Go, write, commit. SQLite serialises
 // writers at BEGIN IMMEDIATE; MySQL locks the row with SELECT ... FOR UPDATE
@@ -20,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/clock"
@@ -49,6 +56,9 @@ type Dialect struct {
 	// WriteMany then writes many puts per statement instead of reading each
 	// row first.
 	Upsert string
+	// Purge deletes up to the second ? expired rows: those whose expires_at
+	// is non-zero and at or before the first ? (unix ms).
+	Purge string
 	// ConnLost reports an error that means the connection to the server broke
 	// (a serverless database that paused, a restart). Reads and uncommitted
 	// writes are retried after it.
@@ -64,6 +74,40 @@ type Store struct {
 	// stmts caches prepared statements per pool and query text: parsing the
 	// SQL again on every call was the largest single cost of a rollup.
 	stmts sync.Map // stmtKey → *sql.Stmt
+	// writes counts committed writes; every purgeEvery-th purges.
+	writes atomic.Int64
+}
+
+// Expired rows are deleted purgeBatch at a time, once every purgeEvery
+// writes: a write in a thousand pays for one indexed delete.
+const (
+	purgeEvery = 1000
+	purgeBatch = 1000
+)
+
+// wrote counts one committed write and, every purgeEvery writes, deletes
+// expired rows. A failed purge is left to the next one: the rows it missed
+// are invisible anyway.
+func (s *Store) wrote(ctx context.Context) {
+	if s.writes.Add(1)%purgeEvery == 0 {
+		_, _ = s.Purge(ctx, purgeBatch)
+	}
+}
+
+// Purge deletes up to limit expired rows and says how many it deleted.
+func (s *Store) Purge(ctx context.Context, limit int) (int64, error) {
+	if s.d.Purge == "" || limit <= 0 {
+		return 0, nil
+	}
+	st, err := s.prepared(ctx, s.write, s.d.Purge)
+	if err != nil {
+		return 0, fmt.Errorf("%s: purge expired rows: %w", s.d.Name, err)
+	}
+	res, err := st.ExecContext(ctx, s.now().UnixMilli(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("%s: purge expired rows: %w", s.d.Name, err)
+	}
+	return res.RowsAffected()
 }
 
 type stmtKey struct {
@@ -292,6 +336,7 @@ func (s *Store) tryUpdate(ctx context.Context, pk, sk string, decide func(cur ro
 	if err := tx.Commit(); err != nil {
 		return nil, errAtCommit{err}
 	}
+	s.wrote(ctx)
 	return ch, nil
 }
 

@@ -44,7 +44,8 @@ const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
 	n          BIGINT          NOT NULL DEFAULT 0,
 	version    BIGINT          NOT NULL,
 	expires_at BIGINT          NOT NULL DEFAULT 0,
-	PRIMARY KEY (pk, sk)
+	PRIMARY KEY (pk, sk),
+	KEY expiring (expires_at)
 ) ENGINE=InnoDB`
 
 var dialect = sqlstore.Dialect{
@@ -61,6 +62,7 @@ var dialect = sqlstore.Dialect{
 	Upsert: ` ON DUPLICATE KEY UPDATE
 		version = IF(expires_at = 0 OR expires_at > ?, version + 1, 1),
 		data = VALUES(data), n = VALUES(n), expires_at = VALUES(expires_at)`,
+	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE expires_at > 0 AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
 }
 
 // Pool settings: connections idle longer than the database's pause delay

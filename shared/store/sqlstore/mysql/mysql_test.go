@@ -3,12 +3,14 @@ package mysql_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/mysql"
 	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 	"github.com/siyuhq/siyu/shared/testutil"
 )
 
@@ -29,7 +31,40 @@ func TestMariaDB(t *testing.T) {
 	t.Run("passes the conformance suite", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return open(t, srv.DSN, opts...) })
 	})
+	t.Run("deletes expired rows", func(t *testing.T) { testPurge(t, srv) })
 	t.Run("survives a server restart", func(t *testing.T) { testRestart(t, srv) })
+}
+
+func testPurge(t *testing.T, srv *testutil.MariaDBServer) {
+	clk := testclock.New(time.Date(2031, 3, 2, 9, 0, 0, 0, time.UTC)) // after anything the suite left
+	s, err := mysql.Open(t.Context(), srv.DSN, store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 40 {
+		exp := clk.Now().Add(time.Minute)
+		if i%4 == 0 {
+			exp = clk.Now().Add(time.Hour)
+		}
+		if _, err := s.Put(t.Context(), store.Item{PK: "purge", SK: fmt.Sprint(i), Data: []byte("x"), ExpiresAt: exp}, store.Always); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(2 * time.Minute)
+	for {
+		n, err := s.Purge(t.Context(), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), "SELECT count(*) FROM siyu_kv WHERE pk = 'purge'").Scan(&n); err != nil || n != 10 {
+		t.Fatalf("%d rows of the partition after purging (%v), want the 10 live ones", n, err)
+	}
 }
 
 func testRestart(t *testing.T, srv *testutil.MariaDBServer) {

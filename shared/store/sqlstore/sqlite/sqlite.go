@@ -38,7 +38,8 @@ const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
 	version    INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (pk, sk)
-)`
+);
+CREATE INDEX IF NOT EXISTS ` + sqlstore.Table + `_expiring ON ` + sqlstore.Table + ` (expires_at) WHERE expires_at > 0`
 
 // dialect: SQLite's default BINARY collation compares TEXT with memcmp, which
 // is UTF-8 byte order, as DynamoDB sorts.
@@ -50,6 +51,9 @@ var dialect = sqlstore.Dialect{
 	Upsert: ` ON CONFLICT (pk, sk) DO UPDATE SET
 		version = CASE WHEN expires_at = 0 OR expires_at > ? THEN version + 1 ELSE 1 END,
 		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`,
+	// Through the partial index of expiring rows.
+	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE rowid IN (SELECT rowid FROM ` + sqlstore.Table +
+		` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`,
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -71,11 +75,14 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*sqlstore.Sto
 	params.Add("_pragma", "busy_timeout(10000)")
 	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "synchronous(NORMAL)")
-	// A larger page cache and memory-mapped reads: a day's rollup touches a
-	// customer partition per event, and with SQLite's 2 MB default cache a
-	// large table pays a read syscall per page.
+	// A larger page cache: a day's rollup touches a customer partition per
+	// event, and with SQLite's 2 MB default cache a large table pays a
+	// read syscall per page. No memory map: in WAL mode the file grows at
+	// each checkpoint, and every connection then unmaps and maps it again
+	// at its next transaction; under a steady stream of callbacks that
+	// cost more (a year at 10^5 customers: the callbacks ~35 % slower)
+	// than mapped reads saved the nightly (~20 %).
 	params.Add("_pragma", "cache_size(-16384)")
-	params.Add("_pragma", "mmap_size(268435456)")
 	params.Set("_txlock", "immediate")
 
 	write, err := sql.Open("sqlite", path+"?"+params.Encode())

@@ -10,6 +10,7 @@ import (
 	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/store/sqlstore/sqlite"
 	"github.com/siyuhq/siyu/shared/store/storetest"
+	"github.com/siyuhq/siyu/shared/testclock"
 )
 
 func open(t testing.TB, opts ...store.Option) store.Store {
@@ -125,5 +126,57 @@ func TestTwoHandlesOnOneFileLoseNoIncrement(t *testing.T) {
 	it, err := stores[0].Get(t.Context(), "p", "hits")
 	if err != nil || it.N != 2*each {
 		t.Fatalf("Get = %+v, %v; want n=%d", it, err, 2*each)
+	}
+}
+
+// Expired rows are deleted, by Purge and every thousand writes, and only
+// they: DynamoDB's TTL does the same, and a partition of short-lived items
+// must not keep every item it ever held.
+func TestExpiredRowsAreDeleted(t *testing.T) {
+	clk := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "siyu.db"), store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	rows := func() (n int) {
+		t.Helper()
+		if err := s.DB().QueryRowContext(t.Context(), "SELECT count(*) FROM siyu_kv").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	put := func(pk string, n int, exp time.Time) {
+		t.Helper()
+		for i := range n {
+			if _, err := s.Put(t.Context(), store.Item{PK: pk, SK: fmt.Sprint(i), Data: []byte("x"), ExpiresAt: exp}, store.Always); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put("short", 50, clk.Now().Add(time.Minute))
+	put("long", 20, clk.Now().Add(time.Hour))
+	put("forever", 10, time.Time{})
+	clk.Advance(2 * time.Minute)
+
+	if n, err := s.Purge(t.Context(), 30); err != nil || n != 30 {
+		t.Fatalf("Purge(30) = %d, %v; want 30 of the 50 expired", n, err)
+	}
+	if n, err := s.Purge(t.Context(), 1000); err != nil || n != 20 {
+		t.Fatalf("Purge(1000) = %d, %v; want the 20 expired left", n, err)
+	}
+	if n := rows(); n != 30 {
+		t.Fatalf("%d rows after purging, want the 30 live ones", n)
+	}
+
+	// Without Purge: the thousandth write deletes what has expired.
+	put("short", 500, clk.Now().Add(time.Minute))
+	clk.Advance(2 * time.Minute)
+	put("other", 500, time.Time{}) // writes 581..1080 of the store
+	if n := rows(); n != 530 {
+		t.Fatalf("%d rows after a thousand writes, want 530: the 500 expired ones deleted", n)
+	}
+	if page, err := s.Query(t.Context(), store.Query{PK: "long"}); err != nil || len(page.Items) != 20 {
+		t.Fatalf("live items of \"long\" = %d, %v; want 20 kept", len(page.Items), err)
 	}
 }
