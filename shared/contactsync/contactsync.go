@@ -95,6 +95,21 @@ type Syncer struct {
 	BehaviorDays int
 	// Settle: see DefaultSettle.
 	Settle time.Duration
+	// Concurrency: see DefaultConcurrency.
+	Concurrency int
+}
+
+// DefaultConcurrency is how many cursor chains of batch/get_by_user the
+// nightly reconciliation follows at once. WeCom caps a corp's concurrent
+// calls of such reading APIs (45033, retried with back-off; the cap is
+// not documented), so it stays small.
+const DefaultConcurrency = 2
+
+func (y *Syncer) concurrency() int {
+	if y.Concurrency > 0 {
+		return y.Concurrency
+	}
+	return DefaultConcurrency
 }
 
 // New returns a Syncer over s and client, with days in loc.

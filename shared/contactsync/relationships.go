@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +26,17 @@ const (
 
 // batches splits the members after the checkpoint into calls of ≤100.
 func batches(members []string, after string) [][]string {
+	return batchesOf(members, after, wecom.MaxBatchUsers)
+}
+
+// batchSize splits members into at least n batches of at most 100, so
+// that n cursor chains can run side by side.
+func batchSize(members, n int) int {
+	return max(1, min(wecom.MaxBatchUsers, (members+n-1)/max(n, 1)))
+}
+
+// batchesOf splits the members after the checkpoint into batches of size.
+func batchesOf(members []string, after string, size int) [][]string {
 	i, _ := slices.BinarySearch(members, after)
 	if i < len(members) && members[i] == after {
 		i++
@@ -34,7 +46,7 @@ func batches(members []string, after string) [][]string {
 	}
 	var out [][]string
 	for rest := members[i:]; len(rest) > 0; {
-		n := min(len(rest), wecom.MaxBatchUsers)
+		n := min(len(rest), size)
 		out = append(out, rest[:n])
 		rest = rest[n:]
 	}
@@ -134,9 +146,91 @@ func (y *Syncer) clearBaselineChunks(ctx context.Context) error {
 // reconcile diffs each batch of members against Siyu's live relationships
 // at now and writes the differences as reconciled events dated now.
 func (y *Syncer) reconcile(ctx context.Context, st *runState, members []string, now time.Time) error {
+	ctx, cancel := context.WithCancel(ctx)
+	// Siyu's side is read while WeCom's first pages come in; each batch
+	// waits for it before comparing.
+	var side liveSide
+	side.done = make(chan struct{})
+	defer func() {
+		cancel()
+		<-side.done
+	}()
+	go func() {
+		defer close(side.done)
+		side.of, side.err = y.liveByMember(ctx, members, now)
+	}()
+
+	// The batches' cursor chains run side by side (WeCom answers each page
+	// in ~100 ms; one chain at 10^5 customers is ~1,000 pages), at most
+	// Concurrency at once. The checkpoint moves in order, past the batches
+	// that are done: a batch redone after a crash finds its differences
+	// already written and writes nothing.
+	bs := batchesOf(members, st.After, batchSize(len(members), y.concurrency()))
+	results := make([]batchResult, len(bs))
+	done := make([]chan struct{}, len(bs))
+	sem := make(chan struct{}, y.concurrency())
+	for i, batch := range bs {
+		done[i] = make(chan struct{})
+		go func() {
+			defer close(done[i])
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = y.reconcileBatch(ctx, batch, &side, now)
+			if results[i].err != nil {
+				cancel()
+			}
+		}()
+	}
+	for i, batch := range bs {
+		<-done[i]
+		res := results[i]
+		if res.err != nil {
+			for _, d := range done[i+1:] {
+				<-d
+			}
+			// The refusal that stopped the chains, not a chain it cancelled.
+			for _, r := range results[i:] {
+				if r.err != nil && !errors.Is(r.err, context.Canceled) {
+					return r.err
+				}
+			}
+			return res.err
+		}
+		st.Added += res.added
+		st.Deleted += res.deleted
+		st.OneWay += res.oneWay
+		st.Relationships += res.relationships
+		st.After = batch[len(batch)-1]
+		if err := y.save(ctx, st); err != nil {
+			cancel()
+			for _, d := range done[i+1:] {
+				<-d
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// liveSide is Siyu's live relationships by member, read once a night
+// beside WeCom's pages: of and err are set when done is closed.
+type liveSide struct {
+	done chan struct{}
+	of   map[string][]churn.Relationship
+	err  error
+}
+
+// liveByMember reads Siyu's live relationships at now by member, and warns
+// of those of members WeCom no longer lists (they are not reconciled).
+func (y *Syncer) liveByMember(ctx context.Context, members []string, now time.Time) (map[string][]churn.Relationship, error) {
 	live, err := churn.Live(ctx, y.Store, y.Loc, now)
 	if err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return nil, fmt.Errorf("sync: %w", err)
 	}
 	liveOf := map[string][]churn.Relationship{}
 	for _, r := range live {
@@ -156,73 +250,88 @@ func (y *Syncer) reconcile(ctx context.Context, st *runState, members []string, 
 		y.Logger.LogAttrs(ctx, slog.LevelWarn, "sync: live relationships of members WeCom no longer lists are not reconciled",
 			slog.Int("relationships", unlisted))
 	}
+	return liveOf, nil
+}
 
-	for _, batch := range batches(members, st.After) {
-		contacts, err := y.WeCom.BatchGetAllByUser(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("sync: read customers of %s..%s: %w", batch[0], batch[len(batch)-1], err)
-		}
-		// Pairs touched recently may have a callback in flight: leave them.
-		recent, err := y.recentPairs(ctx, now.Add(-y.Settle))
-		if err != nil {
-			return err
-		}
-		inWeCom := map[churn.Pair]wecom.FollowInfo{}
-		for _, c := range contacts {
-			p := churn.Pair{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID}
-			if p.Member != "" && p.Customer != "" {
-				inWeCom[p] = c.FollowInfo
-			}
-		}
-		inSiyu := map[churn.Pair]bool{}
-		for _, m := range batch {
-			for _, r := range liveOf[m] {
-				inSiyu[churn.Pair{Member: r.Member, Customer: r.Customer}] = true
-			}
-		}
-		var missing, gone []churn.Pair
-		for p := range inWeCom {
-			if !inSiyu[p] && !recent[p] {
-				missing = append(missing, p)
-			}
-		}
-		for p := range inSiyu {
-			if _, ok := inWeCom[p]; !ok && !recent[p] {
-				gone = append(gone, p)
-			}
-		}
-		sortPairs(missing)
-		sortPairs(gone)
-		ended, err := churn.CustomerEnded(ctx, y.Store, y.Loc, now, missing)
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		for _, p := range missing {
-			info := inWeCom[p]
-			if at, ok := ended[p]; ok && info.CreateTime <= at.Unix() {
-				st.OneWay++ // the customer deleted the member; WeCom keeps listing it
-				continue
-			}
-			ev := y.reconciled(wecom.ChangeAddExternalContact, p, now)
-			ev.State = info.State
-			if err := y.append(ctx, ev); err != nil {
-				return err
-			}
-			st.Added++
-		}
-		for _, p := range gone {
-			if err := y.append(ctx, y.reconciled(wecom.ChangeDelExternalContact, p, now)); err != nil {
-				return err
-			}
-			st.Deleted++
-		}
-		st.Relationships += int64(len(inWeCom))
-		st.After = batch[len(batch)-1]
-		if err := y.save(ctx, st); err != nil {
-			return err
+// batchResult is what reconciling one batch of members found and wrote.
+type batchResult struct {
+	added, deleted, oneWay, relationships int64
+	err                                   error
+}
+
+// reconcileBatch diffs one batch of members' relationships in WeCom
+// against Siyu's live side and writes the differences as events dated now.
+func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveSide, now time.Time) batchResult {
+	var res batchResult
+	contacts, err := y.WeCom.BatchGetAllByUser(ctx, batch)
+	if err != nil {
+		res.err = fmt.Errorf("sync: read customers of %s..%s: %w", batch[0], batch[len(batch)-1], err)
+		return res
+	}
+	<-side.done
+	if side.err != nil {
+		res.err = side.err
+		return res
+	}
+	liveOf := side.of
+	// Pairs touched recently may have a callback in flight: leave them.
+	recent, err := y.recentPairs(ctx, now.Add(-y.Settle))
+	if err != nil {
+		res.err = err
+		return res
+	}
+	inWeCom := map[churn.Pair]wecom.FollowInfo{}
+	for _, c := range contacts {
+		p := churn.Pair{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID}
+		if p.Member != "" && p.Customer != "" {
+			inWeCom[p] = c.FollowInfo
 		}
 	}
-	return nil
+	inSiyu := map[churn.Pair]bool{}
+	for _, m := range batch {
+		for _, r := range liveOf[m] {
+			inSiyu[churn.Pair{Member: r.Member, Customer: r.Customer}] = true
+		}
+	}
+	var missing, gone []churn.Pair
+	for p := range inWeCom {
+		if !inSiyu[p] && !recent[p] {
+			missing = append(missing, p)
+		}
+	}
+	for p := range inSiyu {
+		if _, ok := inWeCom[p]; !ok && !recent[p] {
+			gone = append(gone, p)
+		}
+	}
+	sortPairs(missing)
+	sortPairs(gone)
+	ended, err := churn.CustomerEnded(ctx, y.Store, y.Loc, now, missing)
+	if err != nil {
+		res.err = fmt.Errorf("sync: %w", err)
+		return res
+	}
+	for _, p := range missing {
+		info := inWeCom[p]
+		if at, ok := ended[p]; ok && info.CreateTime <= at.Unix() {
+			res.oneWay++ // the customer deleted the member; WeCom keeps listing it
+			continue
+		}
+		ev := y.reconciled(wecom.ChangeAddExternalContact, p, now)
+		ev.State = info.State
+		if res.err = y.append(ctx, ev); res.err != nil {
+			return res
+		}
+		res.added++
+	}
+	for _, p := range gone {
+		if res.err = y.append(ctx, y.reconciled(wecom.ChangeDelExternalContact, p, now)); res.err != nil {
+			return res
+		}
+		res.deleted++
+	}
+	res.relationships = int64(len(inWeCom))
+	return res
 }
 
 func sortPairs(ps []churn.Pair) {

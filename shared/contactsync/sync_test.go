@@ -1,6 +1,7 @@
 package contactsync_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -287,6 +288,45 @@ func TestResume(t *testing.T) {
 			t.Errorf("behaviour rows of day 1 = %d (%v), want one per member", len(rows), err)
 		}
 	})
+}
+
+// The nightly reconciliation follows two cursor chains at once. When
+// WeCom refuses one of them, the run fails, what the other wrote stays, and
+// the next run finishes the rest: every lost add is reconciled exactly once,
+// whichever chain failed.
+func TestReconcileSideBySideChainsResumeWithoutWritingTwice(t *testing.T) {
+	for _, failAfter := range []int{1, 2, 4, 7} {
+		t.Run(fmt.Sprintf("refused after %d pages", failAfter), func(t *testing.T) {
+			e := newEnv(t, wecomsim.SeedConfig{Members: 40, Customers: 900})
+			e.runSync(at(0, 10, 0))
+			var members []string
+			for _, m := range e.sim.Members() {
+				members = append(members, m.UserID)
+			}
+			slices.Sort(members)
+			// Lost callbacks in both halves (a chain each).
+			lost := []string{members[0], members[7], members[25], members[39]}
+			e.sim.SuppressCallbacks(len(lost))
+			for i, m := range lost {
+				must(t)(e.sim.AddCustomer(e.ctx, m, e.sim.NewCustomerID(), "douyin_live", at(1, 9+i, 0)))
+			}
+			// Some pages pass, then WeCom refuses (this client does not
+			// retry); the chains' pages interleave as they run.
+			e.sim.SetRateLimit(wecomsim.PathBatchGetByUser, failAfter)
+			e.clock.Set(at(2, 0, 5))
+			if _, err := e.sync.Run(e.ctx, jobs.Request{Job: "sync"}); !wecom.IsCode(err, wecom.CodeRateLimited) {
+				t.Fatalf("sync error = %v, want WeCom's 45009", err)
+			}
+			e.sim.SetRateLimit(wecomsim.PathBatchGetByUser, 0)
+			e.runSync(at(2, 0, 10))
+			if n := len(e.reconciled(2)); n != len(lost) {
+				t.Errorf("reconciled events after the resumed run = %d, want the %d lost adds once each", n, len(lost))
+			}
+			if live, want := e.live(), e.wecomPairs(); len(live) != len(want) {
+				t.Errorf("Siyu has %d live relationships, WeCom %d", len(live), len(want))
+			}
+		})
+	}
 }
 
 // must fails the test when a simulator action fails.
