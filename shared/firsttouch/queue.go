@@ -1,6 +1,7 @@
 package firsttouch
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -11,14 +12,22 @@ import (
 	"github.com/siyuhq/siyu/shared/events"
 )
 
-// Queue is the in-process Dispatcher: a bounded channel drained by one
-// worker goroutine. Dispatch never blocks: when the queue is full the
+// Queue is the in-process Dispatcher: a bounded channel drained by
+// Workers goroutines. Dispatch never blocks: when the queue is full the
 // event is dropped and its pending marker waits for the sweep.
 type Queue struct {
-	svc     *Service
-	ch      chan events.Record
-	logger  *slog.Logger
-	dropped atomic.Int64
+	// Workers is how many events are worked on at once (1 when unset; set
+	// before Start). Work is safe to run concurrently, even for one event:
+	// each welcome, tag and alert is claimed before it is sent.
+	Workers int
+	// RetryAfter is the pause between tries of one event (200 ms when
+	// unset); a driver whose store fails on purpose, call after call, may
+	// shorten it.
+	RetryAfter time.Duration
+	svc        *Service
+	ch         chan events.Record
+	logger     *slog.Logger
+	dropped    atomic.Int64
 	// busy counts the events queued or being worked on (Idle waits for 0).
 	busy   atomic.Int64
 	wg     sync.WaitGroup
@@ -28,7 +37,7 @@ type Queue struct {
 
 var _ Dispatcher = (*Queue)(nil)
 
-// NewQueue returns a queue of size events for svc. Start runs its worker.
+// NewQueue returns a queue of size events for svc. Start runs its workers.
 func NewQueue(svc *Service, size int) *Queue {
 	if size <= 0 {
 		size = 256
@@ -60,28 +69,30 @@ func (q *Queue) Dispatch(ctx context.Context, rec events.Record) {
 // Dropped counts the events left to the sweep.
 func (q *Queue) Dropped() int64 { return q.dropped.Load() }
 
-// Start runs the worker until ctx ends or the queue is closed and
-// drained; Wait waits for it.
+// Start runs the workers until ctx ends or the queue is closed and
+// drained; Wait waits for them.
 func (q *Queue) Start(ctx context.Context) {
-	q.wg.Add(1)
-	go func() {
-		defer q.wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case rec, ok := <-q.ch:
-				if !ok {
+	for range max(q.Workers, 1) {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
 					return
+				case rec, ok := <-q.ch:
+					if !ok {
+						return
+					}
+					q.work(ctx, rec)
+					q.busy.Add(-1)
 				}
-				q.work(ctx, rec)
-				q.busy.Add(-1)
 			}
-		}
-	}()
+		}()
+	}
 }
 
-// Close stops taking events; the worker finishes those queued, then stops.
+// Close stops taking events; the workers finish those queued, then stop.
 func (q *Queue) Close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -91,7 +102,7 @@ func (q *Queue) Close() {
 	}
 }
 
-// Wait waits for the worker to stop (ctx ended, or closed and drained).
+// Wait waits for the workers to stop (ctx ended, or closed and drained).
 func (q *Queue) Wait() { q.wg.Wait() }
 
 // Tries is how often the worker tries one event before leaving it to the
@@ -111,7 +122,7 @@ func (q *Queue) work(ctx context.Context, rec events.Record) {
 			break
 		}
 		if try < Tries {
-			clock.Sleep(ctx, retryAfter)
+			clock.Sleep(ctx, cmp.Or(q.RetryAfter, retryAfter))
 		}
 	}
 	if err != nil {

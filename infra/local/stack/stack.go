@@ -41,7 +41,7 @@ type Stack struct {
 	// Jobs are every job, as the timers and POST /api/jobs/{job} run them.
 	Jobs *jobs.Registry
 	// FirstTouch is the queue the callback hands add and delete events
-	// to; RunTimers runs its worker. What it drops, the poster's sweep does.
+	// to; RunTimers runs its workers. What it drops, the poster's sweep does.
 	FirstTouch *firsttouch.Queue
 	handler    http.Handler
 	d          start.Deps
@@ -57,6 +57,7 @@ func New(d start.Deps) (*Stack, error) {
 	a := apiroot.BuildWith(d, steps...)
 	s.Posts, s.Moments, s.Channels, s.Jobs = a.Posts, a.Moments, a.Channels, a.Jobs
 	s.FirstTouch = firsttouch.NewQueue(a.FirstTouch, firstTouchQueue)
+	s.FirstTouch.Workers = firstTouchWorkers
 	if d.Config.HasWeCom() {
 		h, err := callbackroot.Handler(d)
 		if err != nil {
@@ -100,8 +101,13 @@ func dailyAt(loc *time.Location, hh, mm int) func(time.Time) time.Time {
 	}
 }
 
-// firstTouchQueue bounds the events waiting for the first-touch worker.
-const firstTouchQueue = 1024
+// firstTouchQueue bounds the events waiting for the first-touch workers;
+// firstTouchWorkers greet that many customers at once (a burst of adds
+// must not wait in line past their welcome codes' 20 seconds).
+const (
+	firstTouchQueue   = 1024
+	firstTouchWorkers = 4
+)
 
 // RunTimers fires the jobs on the cloud schedule, and runs the first-touch
 // worker, until ctx ends.
