@@ -30,8 +30,14 @@ type Config struct {
 	Customers int // baseline customers
 	Members   int
 	Groups    int
-	// DailyAdds is the mean of new relationships a day.
+	// DailyAdds is the mean of new relationships a day (1.5 % of the
+	// baseline customers by default: a growing brand).
 	DailyAdds int
+	// DailyChurn, when set, is the share of live relationships customers
+	// end a day besides the early churn of new ones (SteadyChurn keeps a
+	// brand adding 0.5 % of its customers a day about its size). Zero
+	// keeps the growing brand's few.
+	DailyChurn float64
 	// First is the first simulated day; the baseline ends at its start.
 	First calendar.Day
 	Loc   *time.Location
@@ -44,6 +50,10 @@ type Config struct {
 	// PostsPerDay is how many posts the brand schedules a day.
 	PostsPerDay int
 }
+
+// SteadyChurn is the DailyChurn that keeps a brand adding 0.5 % of its
+// customers a day about its size.
+const SteadyChurn = 0.0052
 
 // OutageLength is how long the outage lasts.
 const OutageLength = 2 * time.Hour
@@ -286,7 +296,12 @@ func (s *Scenario) Day(i int) []Event {
 	if s.rng.IntN(5) == 0 { // a campaign day: a spike through the campaign ways
 		add(kAdd, mean)
 	}
-	add(kCustomerDeletes, max(1, mean/10)+s.rng.IntN(3))
+	if s.cfg.DailyChurn > 0 {
+		n := s.cfg.DailyChurn * float64(len(s.pairs))
+		add(kCustomerDeletes, int(n*0.8)+s.rng.IntN(int(n*0.4)+1))
+	} else {
+		add(kCustomerDeletes, max(1, mean/10)+s.rng.IntN(3))
+	}
 	add(kMemberDeletes, s.rng.IntN(max(2, mean/20)))
 	add(kTransfer, s.rng.IntN(3))
 	if s.rng.IntN(3) == 0 {

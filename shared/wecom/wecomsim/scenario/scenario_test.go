@@ -73,3 +73,30 @@ func TestTheTruthKeepsItsInvariantAndCountsTheOutageAtTheNightlySync(t *testing.
 		t.Errorf("the outage of day 2 is not counted on day 3, when the nightly sync finds it: %+v", d)
 	}
 }
+
+// A steady brand (the soak's) stays about its size through a year: its
+// customers' churn balances its adds, so a year at 10^5 customers is a year
+// at 10^5, not a brand that ends five times bigger.
+func TestASteadyBrandKeepsItsSizeThroughAYear(t *testing.T) {
+	first := testclock.Day(2026, 1, 1)
+	clk := testclock.New(first.Start(wecom.Beijing))
+	sim := wecomsim.New(wecomsim.Options{Seed: 3, Now: clk.Now})
+	t.Cleanup(sim.Close)
+	const customers = 5000
+	sc, err := scenario.New(context.Background(), sim, scenario.Config{Seed: 3, Customers: customers, Members: 100, Groups: 20,
+		First: first, OutageDay: -1, DailyAdds: customers / 200, DailyChurn: scenario.SteadyChurn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 365 {
+		clk.Set(first.AddDays(i).Start(wecom.Beijing))
+		sc.Day(i)
+	}
+	end := sc.Truth().Days[first.AddDays(364).String()]
+	if end == nil {
+		t.Fatal("no truth for the year's last day")
+	}
+	if lo, hi := int64(customers*85/100), int64(customers*115/100); end.CustomersEnd < lo || end.CustomersEnd > hi {
+		t.Errorf("a steady brand of %d customers ends the year with %d, want %d..%d", customers, end.CustomersEnd, lo, hi)
+	}
+}
