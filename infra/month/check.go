@@ -301,6 +301,8 @@ func (f Figures) Summary() string {
 				st.Items/nights, st.WeComCalls/nights)
 		}
 	}
+	fmt.Fprintf(&b, "wall time: setup %s, callbacks %s, poster ticks %s, nightly %s, check %s\n", f.SetupTime.Round(1e6),
+		f.DeliverTime.Round(1e6), f.TickTime.Round(1e6), f.NightlyTotal.Round(1e6), f.CheckTime.Round(1e6))
 	fmt.Fprintf(&b, "panics %d, mismatches %d, wall time %s\n", f.Panics, f.Mismatches, f.Wall.Round(1e6))
 	for _, m := range f.MismatchList {
 		b.WriteString("  mismatch: " + m + "\n")

@@ -127,6 +127,7 @@ func ServeChild() error {
 	if err != nil {
 		return err
 	}
+	s.FirstTouch.RetryAfter = firstTouchRetry
 	s.FirstTouch.Start(ctx)
 	mux := http.NewServeMux()
 	mux.Handle("/", s.Handler())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,10 @@ type Options struct {
 	Days      int
 	// First is the first simulated day (the baseline ends at its start).
 	First calendar.Day
+	// Steady lives a brand that keeps its size (adds of 0.5 % of its
+	// customers a day balanced by churn) instead of one growing 1.5 % a
+	// day: a year "at 10^5 customers" stays at 10^5.
+	Steady bool
 	// Faults turns on every fault: duplicates, concurrent and late
 	// replays, failing store writes, the outage, dying poster ticks, token
 	// expiry and WeCom errors.
@@ -96,7 +102,11 @@ type Figures struct {
 	NightlySteps    map[string]Step
 	NightlyPeakHeap uint64
 	Wall            time.Duration
-	MismatchList    []string
+	// Where the wall time went: building the brand and the baseline sync,
+	// delivering callbacks (with the first-touch work behind them), poster
+	// ticks, and the final check (nightly runs are NightlyTotal).
+	SetupTime, DeliverTime, TickTime, CheckTime time.Duration
+	MismatchList                                []string
 }
 
 // Step is one nightly step's figures summed over the nights.
@@ -193,7 +203,12 @@ func Run(ctx context.Context, st store.Store, opts Options) (Figures, error) {
 	if opts.Faults && opts.Days >= 3 {
 		outageDay = opts.Days / 3
 	}
-	r.sc, err = scenario.New(ctx, r.sim, scenario.Config{Seed: opts.Seed, Customers: opts.Customers,
+	var adds int
+	var churn float64
+	if opts.Steady {
+		adds, churn = max(opts.Customers/200, 4), scenario.SteadyChurn
+	}
+	r.sc, err = scenario.New(ctx, r.sim, scenario.Config{Seed: opts.Seed, Customers: opts.Customers, DailyAdds: adds, DailyChurn: churn,
 		Members: min(max(opts.Customers/50, 6), 200), Groups: min(max(opts.Customers/250, 4), 100),
 		First: opts.First, Loc: loc, OutageDay: outageDay, OutageFrom: 10 * time.Hour, PostsPerDay: 3})
 	if err != nil {
@@ -201,6 +216,7 @@ func Run(ctx context.Context, st store.Store, opts Options) (Figures, error) {
 	}
 	// First touch: the queue's worker greets behind each stored add (the
 	// clock waits for it, see advance), with the brand's default welcome.
+	r.st.FirstTouch.RetryAfter = firstTouchRetry
 	r.st.FirstTouch.Start(ctx)
 	if opts.WelcomesSent {
 		settings := map[string]any{"default_welcome": map[string]any{"text": "%NICKNAME%，欢迎关注！"},
@@ -213,6 +229,7 @@ func Run(ctx context.Context, st store.Store, opts Options) (Figures, error) {
 	if _, err := r.st.RunJob(ctx, jobs.Request{Job: "sync"}); err != nil {
 		return r.fig, fmt.Errorf("baseline sync: %w", err)
 	}
+	r.fig.SetupTime = time.Since(began)
 	killDays := map[int]bool{}
 	if opts.Child != nil {
 		for k := range opts.Kills {
@@ -231,9 +248,11 @@ func Run(ctx context.Context, st store.Store, opts Options) (Figures, error) {
 		}
 	}
 	r.flushReplays(ctx, time.Time{})
+	checkBegan := time.Now()
 	if err := r.check(ctx); err != nil {
 		return r.fig, err
 	}
+	r.fig.CheckTime = time.Since(checkBegan)
 	r.fig.Failures = int(r.fs.injected.Load())
 	r.fig.TicksDied = int(r.fs.died.Load())
 	r.fig.Panics = strings.Count(r.logs.String(), "panic")
@@ -318,16 +337,52 @@ func (r *run) day(ctx context.Context, i int, kill bool) error {
 		}
 	}
 	delivered := 0
-	for _, s := range steps {
-		if r.opts.Faults && !expired && !s.at.Before(noon) {
+	// Callbacks come in bursts: those of the next burstWindow arrive at
+	// once, the clock at the first one's instant (no code is older than
+	// the clock, so none expires on the way), each customer's in order.
+	var burst []wecom.Event
+	var burstAt time.Time
+	flush := func() error {
+		if len(burst) == 0 {
+			return nil
+		}
+		stepBegan := time.Now()
+		if r.opts.Faults && !expired && !burstAt.Before(noon) {
 			r.sim.ExpireTokens()
 			r.fig.TokenExpiries++
 			expired = true
 		}
-		r.advance(s.at)
-		r.flushReplays(ctx, s.at)
+		r.advance(burstAt)
+		r.flushReplays(ctx, burstAt)
+		if delivered == killAt && r.child != nil {
+			// Mid-stream: copies of this event are in flight when the
+			// child dies; WeCom's retries reach the restarted one.
+			if err := r.killChild(ctx, burst[0]); err != nil {
+				return err
+			}
+		}
+		err := r.deliverBurst(ctx, burst)
+		r.fig.DeliverTime += time.Since(stepBegan)
+		delivered += len(burst)
+		burst = burst[:0]
+		return err
+	}
+	for _, s := range steps {
 		if s.tick {
-			if err := r.tick(ctx, i); err != nil {
+			if err := flush(); err != nil {
+				return err
+			}
+			stepBegan := time.Now()
+			if r.opts.Faults && !expired && !s.at.Before(noon) {
+				r.sim.ExpireTokens()
+				r.fig.TokenExpiries++
+				expired = true
+			}
+			r.advance(s.at)
+			r.flushReplays(ctx, s.at)
+			err := r.tick(ctx, i)
+			r.fig.TickTime += time.Since(stepBegan)
+			if err != nil {
 				return err
 			}
 			continue
@@ -337,17 +392,19 @@ func (r *run) day(ctx context.Context, i int, kill bool) error {
 			r.fig.Lost++
 			continue
 		}
-		if delivered == killAt && r.child != nil {
-			// Mid-stream: copies of this event are in flight when the
-			// child dies; WeCom's retries reach the restarted one.
-			if err := r.killChild(ctx, s.ev.Event); err != nil {
+		if len(burst) > 0 && (!s.at.Before(burstAt.Add(burstWindow)) || len(burst) == maxBurst ||
+			(r.opts.Faults && !expired && !s.at.Before(noon)) || delivered+len(burst) == killAt) {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
-		if err := r.deliver(ctx, s.ev.Event); err != nil {
-			return err
+		if len(burst) == 0 {
+			burstAt = s.at
 		}
-		delivered++
+		burst = append(burst, s.ev.Event)
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if r.child != nil {
 		r.stopChild()
@@ -370,7 +427,9 @@ func (r *run) nightly(ctx context.Context) error {
 	items := r.fs.items.Load()
 	calls := watch.calls.Load()
 	// The heap the nightly adds over what is live before it (the
-	// simulator, the scenario and its truth share the process).
+	// simulator, the scenario and its truth share the process), collected
+	// as the cloud's runtime would (GOGC=100).
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
@@ -449,13 +508,13 @@ func (r *run) tick(ctx context.Context, day int) error {
 			r.fs.sent.Store(false)
 			r.fs.dieAfterSend.Store(true)
 		case r.injectedOn != day+1 && day%5 == 1:
-			// Now and then WeCom answers -1 to a send and 45009 to a job
-			// poll. The client backs off in real time (45009 waits 5 s),
-			// so not every day.
+			// Now and then WeCom answers -1 to a send, and once a month
+			// 45009 to a job poll. The client backs off in real time
+			// (45009 waits 5 s), so not every day.
 			r.injectedOn = day + 1
 			r.sim.Inject("/cgi-bin/externalcontact/add_moment_task", wecom.CodeBusy, 1)
 			r.fig.WeComErrors++
-			if day%10 == 1 {
+			if day%30 == 1 {
 				r.sim.Inject("/cgi-bin/externalcontact/get_moment_task_result", wecom.CodeRateLimited, 1)
 				r.fig.WeComErrors++
 			}
@@ -474,38 +533,97 @@ func (r *run) tick(ctx context.Context, day int) error {
 	return nil
 }
 
-// deliver sends one callback 1–4 times: the first copy until it is
-// stored (a 5xx is retried, as WeCom does), the others at the same time,
-// right after, or hours later.
-func (r *run) deliver(ctx context.Context, ev wecom.Event) error {
-	copies := 1
-	if r.opts.Faults {
-		copies = 1 + r.rng.IntN(4)
-	}
-	var wg sync.WaitGroup
-	for c := 1; c < copies; c++ {
-		switch r.rng.IntN(3) {
-		case 0:
-			r.fig.Concurrent++
-			r.fig.Duplicates++
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = r.post(ctx, ev)
-			}()
-		case 1:
-			r.fig.Duplicates++
-			defer func() { _ = r.post(ctx, ev) }()
-		default:
-			r.mu.Lock()
-			r.replays = append(r.replays, replay{at: r.clk.Now().Add(time.Duration(2+r.rng.IntN(5)) * time.Hour), ev: ev})
-			r.mu.Unlock()
+// firstTouchRetry is the first-touch workers' pause before trying an
+// event again. The fault store fails calls at random, not for a while, so
+// the stack's 200 ms (meant for a store in trouble) would only idle the
+// run: 1 % of an add's ~10 writes is a pause for one add in ten.
+const firstTouchRetry = 2 * time.Millisecond
+
+// burstWindow and maxBurst shape the bursts callbacks come in.
+const (
+	burstWindow = 3 * time.Minute
+	maxBurst    = 32
+)
+
+// copyPlan is how one callback is delivered: its first copy until it is
+// stored, then `now` copies at the same time and `after` right after it
+// (the replays hours later are queued when the plan is drawn).
+type copyPlan struct {
+	ev         wecom.Event
+	now, after int
+}
+
+// deliverBurst delivers evs at once: each callback 1–4 times (the first
+// copy until it is stored, a 5xx retried as WeCom does, the others at the
+// same time, right after, or hours later), each customer's callbacks in
+// order, different customers' side by side. The copies are drawn before
+// any is sent, so a seed plays the same faults.
+func (r *run) deliverBurst(ctx context.Context, evs []wecom.Event) error {
+	var lanes [][]copyPlan
+	lane := map[string]int{}
+	for _, ev := range evs {
+		p := copyPlan{ev: ev}
+		if r.opts.Faults {
+			for range r.rng.IntN(4) {
+				switch r.rng.IntN(3) {
+				case 0:
+					r.fig.Concurrent++
+					r.fig.Duplicates++
+					p.now++
+				case 1:
+					r.fig.Duplicates++
+					p.after++
+				default:
+					r.mu.Lock()
+					r.replays = append(r.replays, replay{at: r.clk.Now().Add(time.Duration(2+r.rng.IntN(5)) * time.Hour), ev: ev})
+					r.mu.Unlock()
+				}
+			}
 		}
+		k, ok := lane[ev.ExternalUserID]
+		if !ok || ev.ExternalUserID == "" {
+			k = len(lanes)
+			lane[ev.ExternalUserID] = k
+			lanes = append(lanes, nil)
+		}
+		lanes[k] = append(lanes[k], p)
 	}
 	r.fs.on.Store(r.opts.Faults)
-	err := r.post(ctx, ev)
+	defer r.fs.on.Store(false)
+	errs := make([]error, len(lanes))
+	var wg sync.WaitGroup
+	for k, plans := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, p := range plans {
+				if err := r.deliverCopies(ctx, p); err != nil {
+					errs[k] = err
+					return
+				}
+			}
+		}()
+	}
 	wg.Wait()
-	r.fs.on.Store(false)
+	return errors.Join(errs...)
+}
+
+// deliverCopies sends p's copies: the first until it is stored, some at
+// the same time, some right after.
+func (r *run) deliverCopies(ctx context.Context, p copyPlan) error {
+	var wg sync.WaitGroup
+	for range p.now {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = r.post(ctx, p.ev)
+		}()
+	}
+	err := r.post(ctx, p.ev)
+	wg.Wait()
+	for range p.after {
+		_ = r.post(ctx, p.ev)
+	}
 	return err
 }
 
@@ -572,11 +690,20 @@ func (r *run) flushReplays(ctx context.Context, t time.Time) {
 	}
 	r.replays = keep
 	r.mu.Unlock()
+	// Replays are copies of stored callbacks: they come side by side.
+	r.fig.Replayed += len(due)
+	r.fig.Duplicates += len(due)
+	sem := make(chan struct{}, maxBurst)
+	var wg sync.WaitGroup
 	for _, rp := range due {
-		r.fig.Replayed++
-		r.fig.Duplicates++
-		_ = r.post(ctx, rp.ev)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_ = r.post(ctx, rp.ev)
+		}()
 	}
+	wg.Wait()
 }
 
 // api calls the admin API with the bearer token.
