@@ -54,6 +54,11 @@
 //	sync#baseline             sk <member>#NNNN relationships fetched for the baseline, until it is set
 //	wecomstat#member#<date>   sk <member>     WeCom's behaviour data of a member and (Beijing) day
 //	group#name                sk <chat_id>    a customer group's name, written when it is new or renamed
+//	sync#oneway#<member>      sk <customer>   a one-way relationship the reconciliation confirmed, with
+//	                                          WeCom's add time: later nights skip it without reading the
+//	                                          customer's facts, until WeCom's add time changes or it is no
+//	                                          longer listed (one-way relationships pile up: a year of a
+//	                                          brand's customer deletions, each listed every night)
 package contactsync
 
 import (

@@ -306,15 +306,34 @@ func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveS
 	}
 	sortPairs(missing)
 	sortPairs(gone)
-	ended, err := churn.CustomerEnded(ctx, y.Store, y.Loc, now, missing)
+	// One-way relationships confirmed on earlier nights are known by their
+	// add time; only the others are looked up in the customers' facts.
+	known, err := y.oneWays(ctx, batch)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	var unknown []churn.Pair
+	for _, p := range missing {
+		if t, ok := known[p]; !ok || t != inWeCom[p].CreateTime {
+			unknown = append(unknown, p)
+		}
+	}
+	ended, err := churn.CustomerEnded(ctx, y.Store, y.Loc, now, unknown)
 	if err != nil {
 		res.err = fmt.Errorf("sync: %w", err)
 		return res
 	}
+	var remember []store.Write
 	for _, p := range missing {
 		info := inWeCom[p]
-		if at, ok := ended[p]; ok && info.CreateTime <= at.Unix() {
+		if t, ok := known[p]; ok && t == info.CreateTime {
 			res.oneWay++ // the customer deleted the member; WeCom keeps listing it
+			continue
+		}
+		if at, ok := ended[p]; ok && info.CreateTime <= at.Unix() {
+			res.oneWay++
+			remember = append(remember, oneWayWrite(p, info.CreateTime))
 			continue
 		}
 		ev := y.reconciled(wecom.ChangeAddExternalContact, p, now)
@@ -330,8 +349,57 @@ func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveS
 		}
 		res.deleted++
 	}
+	// Forget the one-way relationships WeCom no longer lists (the member
+	// deleted them too) or that are two-way again.
+	for p := range known {
+		if _, listed := inWeCom[p]; (!listed || inSiyu[p]) && !recent[p] {
+			remember = append(remember, store.Write{Item: store.Item{PK: oneWayPK(p.Member), SK: p.Customer}, Delete: true})
+		}
+	}
+	if err := store.WriteMany(ctx, y.Store, remember); err != nil {
+		res.err = fmt.Errorf("sync: remember one-way relationships: %w", err)
+		return res
+	}
 	res.relationships = int64(len(inWeCom))
 	return res
+}
+
+// oneWayPK is the partition of a member's known one-way relationships.
+func oneWayPK(member string) string { return "sync#oneway#" + member }
+
+// oneWay is a known one-way relationship: WeCom's add time of the pair,
+// which a new add by the customer would change.
+type oneWay struct {
+	CreateTime int64 `json:"t"`
+}
+
+func oneWayWrite(p churn.Pair, createTime int64) store.Write {
+	data, _ := json.Marshal(oneWay{CreateTime: createTime}) // cannot fail
+	return store.Write{Item: store.Item{PK: oneWayPK(p.Member), SK: p.Customer, Data: data}}
+}
+
+// oneWays reads the known one-way relationships of members, with the add
+// time each was confirmed with.
+func (y *Syncer) oneWays(ctx context.Context, members []string) (map[churn.Pair]int64, error) {
+	pks := make([]string, len(members))
+	for i, m := range members {
+		pks[i] = oneWayPK(m)
+	}
+	parts, err := store.QueryMany(ctx, y.Store, pks)
+	if err != nil {
+		return nil, fmt.Errorf("sync: read known one-way relationships: %w", err)
+	}
+	out := map[churn.Pair]int64{}
+	for _, m := range members {
+		for _, it := range parts[oneWayPK(m)] {
+			var w oneWay
+			if err := json.Unmarshal(it.Data, &w); err != nil {
+				return nil, fmt.Errorf("sync: decode one-way relationship %s/%s: %w", it.PK, it.SK, err)
+			}
+			out[churn.Pair{Member: m, Customer: it.SK}] = w.CreateTime
+		}
+	}
+	return out, nil
 }
 
 func sortPairs(ps []churn.Pair) {

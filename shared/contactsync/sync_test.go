@@ -1,13 +1,18 @@
 package contactsync_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/contactsync"
 	"github.com/siyuhq/siyu/shared/jobs"
+	"github.com/siyuhq/siyu/shared/store"
 	"github.com/siyuhq/siyu/shared/wecom"
 	"github.com/siyuhq/siyu/shared/wecom/wecomsim"
 )
@@ -336,5 +341,70 @@ func must(t *testing.T) func(wecom.Event, error) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// countingStore counts the reads of customers' fact partitions.
+type countingStore struct {
+	store.Store
+	custReads *atomic.Int64
+}
+
+func (c countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	if strings.HasPrefix(q.PK, "cust#") {
+		c.custReads.Add(1)
+	}
+	return c.Store.Query(ctx, q)
+}
+
+// A one-way relationship (the customer deleted the member; WeCom keeps
+// listing it) is looked up in the customer's facts once: later nights know
+// it by WeCom's add time, so a year of deletions does not make every night
+// read every such customer again. A new add by the customer changes the
+// add time and is reconciled; a pair two-way again is forgotten.
+func TestAOneWayRelationshipIsLookedUpOnce(t *testing.T) {
+	e := newEnv(t, wecomsim.SeedConfig{Customers: 40})
+	e.runSync(at(0, 10, 0))
+	var p churn.Pair
+	for _, r := range e.sim.Relationships() {
+		if !r.OneWay {
+			p = churn.Pair{Member: r.UserID, Customer: r.ExternalUserID}
+			break
+		}
+	}
+	must(t)(e.sim.CustomerDeletesMember(e.ctx, p.Member, p.Customer, at(1, 10, 0)))
+
+	var reads atomic.Int64
+	e.sync.Store = countingStore{Store: e.store, custReads: &reads}
+	known := func() bool {
+		t.Helper()
+		_, err := e.store.Get(e.ctx, "sync#oneway#"+p.Member, p.Customer)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	night2 := e.runSync(at(2, 0, 5))
+	if num(t, night2, "one_way_kept") != 1 || num(t, night2, "reconciled_added") != 0 || !known() || reads.Load() == 0 {
+		t.Fatalf("first night after the deletion = %v, remembered %v, customer reads %d; want it kept one-way, remembered, looked up",
+			night2, known(), reads.Load())
+	}
+	reads.Store(0)
+	night3 := e.runSync(at(3, 0, 5))
+	if num(t, night3, "one_way_kept") != 1 || num(t, night3, "reconciled_added") != 0 || reads.Load() != 0 {
+		t.Errorf("next night = %v with %d reads of customers' facts; want it kept one-way without reading them", night3, reads.Load())
+	}
+
+	// The customer adds the member back; the callback is lost.
+	e.sim.SuppressCallbacks(1)
+	must(t)(e.sim.AddCustomer(e.ctx, p.Member, p.Customer, "", at(3, 10, 0)))
+	night4 := e.runSync(at(4, 0, 5))
+	if num(t, night4, "reconciled_added") != 1 || !e.live()[p] {
+		t.Errorf("night after a lost re-add = %v, live %v; want the add reconciled", night4, e.live()[p])
+	}
+	e.runSync(at(5, 0, 5))
+	if known() {
+		t.Errorf("a pair two-way again is still remembered as one-way")
 	}
 }
