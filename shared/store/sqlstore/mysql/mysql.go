@@ -114,7 +114,24 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*sqlstore.Stor
 		db.Close()
 		return nil, fmt.Errorf("mysql: create table on %s/%s: %w", cfg.Addr, cfg.DBName, err)
 	}
+	if err := addExpiringIndex(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mysql: index expiring rows on %s/%s: %w", cfg.Addr, cfg.DBName, err)
+	}
 	return sqlstore.New(db, db, dialect, opts...), nil
+}
+
+// addExpiringIndex gives a table created before the purge of expired rows
+// its index on expires_at (MySQL has no CREATE INDEX IF NOT EXISTS).
+func addExpiringIndex(ctx context.Context, db *sql.DB) error {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.statistics
+		WHERE table_schema = DATABASE() AND table_name = ? AND index_name = 'expiring'`, sqlstore.Table).Scan(&n)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = db.ExecContext(ctx, "ALTER TABLE "+sqlstore.Table+" ADD INDEX expiring (expires_at)")
+	return err
 }
 
 // MySQL error numbers.

@@ -2,6 +2,7 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -32,6 +33,7 @@ func TestMariaDB(t *testing.T) {
 		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store { return open(t, srv.DSN, opts...) })
 	})
 	t.Run("deletes expired rows", func(t *testing.T) { testPurge(t, srv) })
+	t.Run("gives an older table its index of expiring rows", func(t *testing.T) { testIndexMigration(t, srv) })
 	t.Run("survives a server restart", func(t *testing.T) { testRestart(t, srv) })
 }
 
@@ -125,5 +127,21 @@ func TestOpenRejectsBadDSNs(t *testing.T) {
 				t.Fatal("Open succeeded")
 			}
 		})
+	}
+}
+
+// A table created before expired rows were purged gets the index when the
+// store opens it.
+func testIndexMigration(t *testing.T, srv *testutil.MariaDBServer) {
+	s := open(t, srv.DSN)
+	db := s.(interface{ DB() *sql.DB }).DB()
+	if _, err := db.ExecContext(t.Context(), "ALTER TABLE siyu_kv DROP INDEX expiring"); err != nil {
+		t.Fatal(err)
+	}
+	open(t, srv.DSN)
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM information_schema.statistics
+		WHERE table_schema = DATABASE() AND table_name = 'siyu_kv' AND index_name = 'expiring'`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("index expiring after reopening: %d (%v), want it back", n, err)
 	}
 }
