@@ -192,10 +192,7 @@ func (s *Sim) momentPublish(id, member string) (time.Time, bool) {
 // member's customers, narrowed to the Moment's tags.
 func (s *Sim) audience(member string, tags []string) []string {
 	var out []string
-	for _, r := range s.st.relsOf(member) {
-		if r.OneWay {
-			continue
-		}
+	for _, r := range s.st.twoWayOf(member) {
 		if len(tags) > 0 && !slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(r.TagIDs, t) }) {
 			continue
 		}

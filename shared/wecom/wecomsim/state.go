@@ -85,6 +85,10 @@ type state struct {
 	// brand's whole listing was quadratic).
 	byMember   map[string][]*Relationship
 	byCustomer map[string][]*Relationship
+	// twoWay indexes each member's two-way relationships in add order: a
+	// brand's one-way pairs pile up (every customer who deletes a member
+	// leaves one), and a Moment's audience must not walk them.
+	twoWay     map[string][]*Relationship
 	all        []*Relationship // every relationship in add order
 	groups     map[string]*Group
 	groupOrder []string
@@ -99,6 +103,7 @@ func newState() *state {
 		rels:       map[relKey]*Relationship{},
 		byMember:   map[string][]*Relationship{},
 		byCustomer: map[string][]*Relationship{},
+		twoWay:     map[string][]*Relationship{},
 		groups:     map[string]*Group{},
 	}
 }
@@ -106,6 +111,15 @@ func newState() *state {
 // relsOf lists a member's relationships (one-way ones included) in add
 // order. The slice is the index itself: callers read it, never change it.
 func (st *state) relsOf(member string) []*Relationship { return st.byMember[member] }
+
+// twoWayOf lists a member's two-way relationships in add order, as relsOf.
+func (st *state) twoWayOf(member string) []*Relationship { return st.twoWay[member] }
+
+// setOneWay marks r one-way: the customer deleted the member.
+func (st *state) setOneWay(r *Relationship) {
+	r.OneWay = true
+	st.twoWay[r.UserID] = removeRel(st.twoWay[r.UserID], r)
+}
 
 // relsFor lists a customer's relationships in add order, as relsOf.
 func (st *state) relsFor(customer string) []*Relationship { return st.byCustomer[customer] }
@@ -120,6 +134,9 @@ func (st *state) setRel(r *Relationship) {
 	st.rels[k] = r
 	st.byMember[r.UserID] = insertRel(st.byMember[r.UserID], r)
 	st.byCustomer[r.ExternalUserID] = insertRel(st.byCustomer[r.ExternalUserID], r)
+	if !r.OneWay {
+		st.twoWay[r.UserID] = insertRel(st.twoWay[r.UserID], r)
+	}
 	st.all = insertRel(st.all, r)
 }
 
@@ -134,6 +151,7 @@ func (st *state) deleteRel(k relKey) {
 func (st *state) unindex(r *Relationship) {
 	st.byMember[r.UserID] = removeRel(st.byMember[r.UserID], r)
 	st.byCustomer[r.ExternalUserID] = removeRel(st.byCustomer[r.ExternalUserID], r)
+	st.twoWay[r.UserID] = removeRel(st.twoWay[r.UserID], r)
 	st.all = removeRel(st.all, r)
 }
 
@@ -369,7 +387,7 @@ func (s *Sim) customerDeletesMember(member, customer string, at time.Time) (weco
 	if !ok || r.OneWay {
 		return wecom.Event{}, fmt.Errorf("customer deletes member: %w live relationship %s/%s", ErrUnknown, member, customer)
 	}
-	r.OneWay = true
+	s.st.setOneWay(r)
 	s.st.history = append(s.st.history, histEntry{member, histNegative, at})
 	return s.contactEvent(wecom.ChangeDelFollowUser, member, customer, at), nil
 }
