@@ -59,9 +59,9 @@ type DayResult struct {
 //
 // A first run reads d's event partition once: it writes each relationship
 // event as a fact of its customer, keeps every customer touched, then folds
-// each over their own facts. A later run first digests the partition's sort
-// keys; when the day is unchanged it only folds (reading the events again to
-// find the customers), otherwise it applies the new facts and folds. Nothing
+// each over their own facts. A later run first digests the partition's
+// events' keys, keeping the customers as it goes; when the day is unchanged
+// it only folds them, otherwise it applies the new facts and folds. Nothing
 // else of history is read. Memory holds per-member/channel/group tallies,
 // one page of events, an 8-byte hash per customer touched and, on a first
 // run, the customers themselves (bounded by keptBytes).
@@ -110,20 +110,22 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 		st.ran = true
 	}
 	if st.ran {
-		// Has the day changed since? Its sort keys say (they name every
-		// event), without decoding a single event.
-		var dg digest
-		for page, err := range store.Pages(ctx, r.Store, store.Query{PK: events.PK(d), Limit: store.MaxLimit}) {
-			if err != nil {
-				return st, fmt.Errorf("read events of %s: %w", d, err)
-			}
-			for _, it := range page.Items {
-				dg.add(it.SK)
-			}
+		// Has the day changed since? The events' keys say. The same pass
+		// keeps the day's customers, so an unchanged day is folded
+		// without reading its events a second time.
+		scan := newDayScan(b)
+		if err := r.Log.DayPages(ctx, d, func(recs []events.Record) error {
+			scan.add(recs)
+			return nil
+		}); err != nil {
+			return st, err
 		}
-		if st.seen = dg.applied(); st.unchanged() {
+		if st.seen = scan.digest.applied(); st.unchanged() {
+			scan.done = nil // only the kept list is needed from here on
+			st.scan = scan
 			return st, nil
 		}
+		scan.release() // the facts are applied in a pass of their own
 	}
 	st.scan = newDayScan(b)
 	if err := r.applyFacts(ctx, d, !st.ran, st.scan); err != nil {
