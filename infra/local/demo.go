@@ -18,6 +18,7 @@ import (
 	"github.com/siyuhq/siyu/shared/channels"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/config"
+	"github.com/siyuhq/siyu/shared/firsttouch/pending"
 	"github.com/siyuhq/siyu/shared/jobs"
 	"github.com/siyuhq/siyu/shared/posts"
 	"github.com/siyuhq/siyu/shared/store"
@@ -413,11 +414,15 @@ func (d *demo) channels(ctx context.Context, s *stack.Stack) (made, arrived int)
 		return 1, 0
 	}
 	loc := s.Loc
-	now := d.clock.Now()
-	for day := calendar.Of(d.settings.Since, loc); day.Start(loc).Before(now); day = day.AddDays(1) {
+	// History ends an hour ago: an arrival of the last hour would still be
+	// greeted, and its welcome code, long dead, would be recorded expired
+	// with a warning (older ones are past first touch and skipped). The
+	// live arrivals that follow are greeted.
+	until := d.clock.Now().Add(-pending.Window)
+	for day := calendar.Of(d.settings.Since, loc); day.Start(loc).Before(until); day = day.AddDays(1) {
 		for i, h := range []int{10, 15, 20} {
 			at := day.Start(loc).Add(time.Duration(h)*time.Hour + time.Duration(i*7)*time.Minute)
-			if !at.Before(now) {
+			if !at.Before(until) {
 				break
 			}
 			var err error
