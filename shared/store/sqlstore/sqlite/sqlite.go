@@ -30,7 +30,12 @@ func init() {
 	})
 }
 
-const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
+// The table is WITHOUT ROWID: its rows are stored in the primary key's
+// B-tree, so a partition's items sit together in sk order and a query reads
+// them in sequence, and a point lookup or write walks one tree. (A rowid
+// table keeps (pk, sk) in a separate index and seeks the row of every hit
+// elsewhere in the file.)
+const columns = ` (
 	pk         TEXT    NOT NULL,
 	sk         TEXT    NOT NULL,
 	data       BLOB    NOT NULL DEFAULT x'',
@@ -38,8 +43,39 @@ const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + ` (
 	version    INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (pk, sk)
-);
+) WITHOUT ROWID`
+
+const schema = `CREATE TABLE IF NOT EXISTS ` + sqlstore.Table + columns + `;
 CREATE INDEX IF NOT EXISTS ` + sqlstore.Table + `_expiring ON ` + sqlstore.Table + ` (expires_at) WHERE expires_at > 0`
+
+// migrate turns a table created by an earlier version (a rowid table) into
+// the current one, in one transaction: copied, dropped, renamed.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var ddl string
+	err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, sqlstore.Table).Scan(&ddl)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range []string{
+		`CREATE TABLE ` + sqlstore.Table + `_new` + columns,
+		`INSERT INTO ` + sqlstore.Table + `_new (pk, sk, data, n, version, expires_at) SELECT pk, sk, data, n, version, expires_at FROM ` + sqlstore.Table,
+		`DROP TABLE ` + sqlstore.Table,
+		`ALTER TABLE ` + sqlstore.Table + `_new RENAME TO ` + sqlstore.Table,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
 
 // dialect: SQLite's default BINARY collation compares TEXT with memcmp, which
 // is UTF-8 byte order, as DynamoDB sorts.
@@ -52,7 +88,7 @@ var dialect = sqlstore.Dialect{
 		version = CASE WHEN expires_at = 0 OR expires_at > ? THEN version + 1 ELSE 1 END,
 		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`,
 	// Through the partial index of expiring rows.
-	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE rowid IN (SELECT rowid FROM ` + sqlstore.Table +
+	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE (pk, sk) IN (SELECT pk, sk FROM ` + sqlstore.Table +
 		` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`,
 }
 
@@ -90,6 +126,10 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*sqlstore.Sto
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: move %s to the current table: %w", path, err)
+	}
 	if _, err := write.ExecContext(ctx, schema); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: create table in %s: %w", path, err)

@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +181,67 @@ func TestExpiredRowsAreDeleted(t *testing.T) {
 	if page, err := s.Query(t.Context(), store.Query{PK: "long"}); err != nil || len(page.Items) != 20 {
 		t.Fatalf("live items of \"long\" = %d, %v; want 20 kept", len(page.Items), err)
 	}
+}
+
+// TestATableOfAnEarlierVersionIsMovedOnOpen: files made before the table
+// was WITHOUT ROWID open with every item, version and expiry kept.
+func TestATableOfAnEarlierVersionIsMovedOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "siyu.db")
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE siyu_kv (pk TEXT NOT NULL, sk TEXT NOT NULL, data BLOB NOT NULL DEFAULT x'', n INTEGER NOT NULL DEFAULT 0,
+			version INTEGER NOT NULL, expires_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (pk, sk))`,
+		`CREATE INDEX siyu_kv_expiring ON siyu_kv (expires_at) WHERE expires_at > 0`,
+		`INSERT INTO siyu_kv VALUES ('p', 'a', x'7b7d', 0, 3, 0), ('p', 'b', x'', 7, 2, 0), ('q', 'a', x'01', 0, 1, 4102444800000)`,
+	} {
+		if _, err := old.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	clk := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	s, err := sqlite.Open(t.Context(), path, store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var ddl string
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT sql FROM sqlite_master WHERE name = 'siyu_kv'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Fatalf("table after open: %s", ddl)
+	}
+	got := map[string]store.Item{}
+	for _, pk := range []string{"p", "q"} {
+		page, err := s.Query(t.Context(), store.Query{PK: pk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			got[it.PK+"/"+it.SK] = it
+		}
+	}
+	if len(got) != 3 || string(got["p/a"].Data) != "{}" || got["p/a"].Version != 3 || got["p/b"].N != 7 ||
+		got["q/a"].ExpiresAt.IsZero() {
+		t.Fatalf("items after the move: %+v", got)
+	}
+	// The index of expiring rows is there again, and writes go on.
+	if _, err := s.Put(t.Context(), store.Item{PK: "p", SK: "a", Data: []byte("x")}, store.IfVersion(3)); err != nil {
+		t.Fatal(err)
+	}
+	var idx int
+	if err := s.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE name = 'siyu_kv_expiring'`).Scan(&idx); err != nil || idx != 1 {
+		t.Fatalf("expiring index: %d, %v", idx, err)
+	}
+	// A second open finds the current table and moves nothing.
+	s2, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
 }
