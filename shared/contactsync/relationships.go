@@ -66,17 +66,18 @@ type baseRel struct {
 // stored it sets the baseline from them.
 func (y *Syncer) importBaseline(ctx context.Context, st *runState, members []string) error {
 	for _, batch := range batches(members, st.After) {
-		contacts, err := y.WeCom.BatchGetAllByUser(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("sync: baseline: read customers of %s..%s: %w", batch[0], batch[len(batch)-1], err)
-		}
-		rels := make([]baseRel, 0, len(contacts))
-		for _, c := range contacts {
-			if c.FollowInfo.UserID == "" || c.ExternalContact.ExternalUserID == "" {
-				continue
+		var rels []baseRel
+		if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedContact) error {
+			for _, c := range page {
+				if c.FollowInfo.UserID == "" || c.ExternalContact.ExternalUserID == "" {
+					continue
+				}
+				rels = append(rels, baseRel{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID,
+					Channel: c.FollowInfo.State, Since: c.FollowInfo.CreateTime})
 			}
-			rels = append(rels, baseRel{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID,
-				Channel: c.FollowInfo.State, Since: c.FollowInfo.CreateTime})
+			return nil
+		}); err != nil {
+			return fmt.Errorf("sync: baseline: read customers of %s..%s: %w", batch[0], batch[len(batch)-1], err)
 		}
 		for i := 0; i*chunkSize < len(rels); i++ {
 			data, err := json.Marshal(rels[i*chunkSize : min((i+1)*chunkSize, len(rels))])
@@ -263,8 +264,17 @@ type batchResult struct {
 // against Siyu's live side and writes the differences as events dated now.
 func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveSide, now time.Time) batchResult {
 	var res batchResult
-	contacts, err := y.WeCom.BatchGetAllByUser(ctx, batch)
-	if err != nil {
+	// Only what the comparison needs is kept of each page.
+	inWeCom := map[churn.Pair]listed{}
+	if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedContact) error {
+		for _, c := range page {
+			p := churn.Pair{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID}
+			if p.Member != "" && p.Customer != "" {
+				inWeCom[p] = listed{CreateTime: c.FollowInfo.CreateTime, State: c.FollowInfo.State}
+			}
+		}
+		return nil
+	}); err != nil {
 		res.err = fmt.Errorf("sync: read customers of %s..%s: %w", batch[0], batch[len(batch)-1], err)
 		return res
 	}
@@ -279,13 +289,6 @@ func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveS
 	if err != nil {
 		res.err = err
 		return res
-	}
-	inWeCom := map[churn.Pair]wecom.FollowInfo{}
-	for _, c := range contacts {
-		p := churn.Pair{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID}
-		if p.Member != "" && p.Customer != "" {
-			inWeCom[p] = c.FollowInfo
-		}
 	}
 	inSiyu := map[churn.Pair]bool{}
 	for _, m := range batch {
@@ -362,6 +365,12 @@ func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveS
 	}
 	res.relationships = int64(len(inWeCom))
 	return res
+}
+
+// listed is what the comparison keeps of a relationship WeCom lists.
+type listed struct {
+	CreateTime int64
+	State      string
 }
 
 // oneWayPK is the partition of a member's known one-way relationships.

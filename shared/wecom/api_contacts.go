@@ -154,22 +154,35 @@ func (c *Client) BatchGetByUser(ctx context.Context, req BatchGetByUserRequest) 
 // batching userIDs by 100.
 func (c *Client) BatchGetAllByUser(ctx context.Context, userIDs []string) ([]FollowedContact, error) {
 	var all []FollowedContact
+	err := c.BatchEachByUser(ctx, userIDs, func(page []FollowedContact) error {
+		all = append(all, page...)
+		return nil
+	})
+	return all, err
+}
+
+// BatchEachByUser is BatchGetAllByUser a page at a time: fn sees each page
+// once, in order, and nothing is kept between pages, so listing a corp's
+// every relationship holds one page in memory, not all of them.
+func (c *Client) BatchEachByUser(ctx context.Context, userIDs []string, fn func([]FollowedContact) error) error {
 	for start := 0; start < len(userIDs); start += MaxBatchUsers {
 		batch := userIDs[start:min(start+MaxBatchUsers, len(userIDs))]
 		cursor := ""
 		for {
 			page, err := c.BatchGetByUser(ctx, BatchGetByUserRequest{UserIDs: batch, Cursor: cursor, Limit: MaxBatchLimit})
 			if err != nil {
-				return nil, err
+				return err
 			}
-			all = append(all, page.Contacts...)
+			if err := fn(page.Contacts); err != nil {
+				return err
+			}
 			if page.NextCursor == "" || page.NextCursor == cursor {
 				break
 			}
 			cursor = page.NextCursor
 		}
 	}
-	return all, nil
+	return nil
 }
 
 // GetExternalContact reads a customer and every member following them,
