@@ -79,7 +79,7 @@ test: tools lint
 
 # Every fuzz target, as package:Target. make test runs each briefly; make fuzz as long as FUZZTIME says.
 FUZZ_TARGETS := shared/wecom:FuzzOpen shared/wecom:FuzzDecrypt shared/wecom:FuzzParseEvent \
-	shared/churn:FuzzDecodeFact shared/callback:FuzzCallbackEvent shared/api:FuzzCreatePost shared/api:FuzzStatsQuery \
+	shared/churn:FuzzDecodeFact shared/churn:FuzzDecodeChunk shared/callback:FuzzCallbackEvent shared/api:FuzzCreatePost shared/api:FuzzStatsQuery \
 	shared/api:FuzzCreateChannel
 FUZZTIME      ?= 2m
 FUZZTIME_TEST ?= 4s

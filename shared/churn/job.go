@@ -68,13 +68,17 @@ func (r *Rollup) Run(ctx context.Context, req jobs.Request) (jobs.Result, error)
 		}
 		states = append(states, st)
 	}
+	rc, err := r.newRunCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var total DayResult
 	var lastDaily Daily
 	days := 0
 	for d := from; !d.After(to); d = d.AddDays(1) {
 		start := time.Now()
 		st := states[from.DaysUntil(d)]
-		res, err := r.compute(ctx, d, !st.unchanged(), st.scan)
+		res, err := r.compute(ctx, d, st, rc)
 		states[from.DaysUntil(d)].scan = nil // let its memory go
 		if err != nil {
 			return nil, err

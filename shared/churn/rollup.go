@@ -1,12 +1,14 @@
 package churn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -58,19 +60,25 @@ type DayResult struct {
 // that.
 //
 // A first run reads d's event partition once: it writes each relationship
-// event as a fact of its customer, keeps every customer touched, then folds
-// each over their own facts. A later run first digests the partition's
-// events' keys, keeping the customers as it goes; when the day is unchanged
-// it only folds them, otherwise it applies the new facts and folds. Nothing
-// else of history is read. Memory holds per-member/channel/group tallies,
-// one page of events, an 8-byte hash per customer touched and, on a first
-// run, the customers themselves (bounded by keptBytes).
+// event as a fact of its customer (after an entry naming the customers),
+// keeps every customer touched, then folds each over their own facts and
+// keeps the day's summary (summary.go). A later run first digests the
+// partition's keys; when the day changed it applies the new facts. Either
+// way it then re-folds only the day's customers named by entries written
+// since the summary, and sums. Nothing else of history is read. Memory
+// holds per-member/channel/group tallies, one page of events, the day's
+// summary, an 8-byte hash per customer touched and, on a first run, the
+// customers themselves (bounded by keptBytes).
 func (r *Rollup) Day(ctx context.Context, d calendar.Day) (DayResult, error) {
 	st, err := r.prepare(ctx, d, newBudget())
 	if err != nil {
 		return DayResult{}, err
 	}
-	res, err := r.compute(ctx, d, !st.unchanged(), st.scan)
+	rc, err := r.newRunCtx(ctx)
+	if err != nil {
+		return DayResult{}, err
+	}
+	res, err := r.compute(ctx, d, st, rc)
 	if err != nil {
 		return res, err
 	}
@@ -110,22 +118,19 @@ func (r *Rollup) prepare(ctx context.Context, d calendar.Day, b *budget) (daySta
 		st.ran = true
 	}
 	if st.ran {
-		// Has the day changed since? The events' keys say. The same pass
-		// keeps the day's customers, so an unchanged day is folded
-		// without reading its events a second time.
-		scan := newDayScan(b)
-		if err := r.Log.DayPages(ctx, d, func(recs []events.Record) error {
-			scan.add(recs)
+		// Has the day changed since? The events' keys say.
+		var dg digest
+		if err := r.Log.DayKeys(ctx, d, func(sks []string) error {
+			for _, sk := range sks {
+				dg.add(sk)
+			}
 			return nil
 		}); err != nil {
 			return st, err
 		}
-		if st.seen = scan.digest.applied(); st.unchanged() {
-			scan.done = nil // only the kept list is needed from here on
-			st.scan = scan
+		if st.seen = dg.applied(); st.unchanged() {
 			return st, nil
 		}
-		scan.release() // the facts are applied in a pass of their own
 	}
 	st.scan = newDayScan(b)
 	if err := r.applyFacts(ctx, d, !st.ran, st.scan); err != nil {
@@ -154,14 +159,7 @@ func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool, sca
 				items = append(items, it)
 			}
 		}
-		if blind {
-			writes := make([]store.Write, len(items))
-			for i, it := range items {
-				writes[i] = store.Write{Item: it}
-			}
-			return store.WriteMany(ctx, r.Store, writes)
-		}
-		return putFacts(ctx, r.Store, items)
+		return r.writeFacts(ctx, items, blind)
 	})
 	if err != nil {
 		return fmt.Errorf("apply facts of %s: %w", d, err)
@@ -169,12 +167,54 @@ func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool, sca
 	return nil
 }
 
-// compute is Day once the day's facts are written. updateLive is false
-// when the day is unchanged since its last run: the live rows of its pairs
-// were written then, and any later change of them came with a fact of
-// another day, whose run rewrote them. scan, when it kept the day's
-// customers while the facts were applied, saves reading the events again.
-func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool, scan *dayScan) (DayResult, error) {
+// writeFacts writes the facts among items that are not stored yet (all of
+// them when blind), after an entry naming their customers.
+func (r *Rollup) writeFacts(ctx context.Context, items []store.Item, blind bool) error {
+	if !blind && len(items) > 0 {
+		keys := make([]store.Key, len(items))
+		for i, it := range items {
+			keys[i] = store.Key{PK: it.PK, SK: it.SK}
+		}
+		cur, err := store.GetMany(ctx, r.Store, keys)
+		if err != nil {
+			return fmt.Errorf("store facts: %w", err)
+		}
+		fresh := items[:0]
+		for _, it := range items {
+			if c, ok := cur[store.Key{PK: it.PK, SK: it.SK}]; !ok || !bytes.Equal(c.Data, it.Data) {
+				fresh = append(fresh, it)
+			}
+		}
+		items = fresh
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	var customers []string
+	seen := map[string]bool{}
+	writes := make([]store.Write, len(items))
+	for i, it := range items {
+		if c := strings.TrimPrefix(it.PK, custPK("")); !seen[c] {
+			seen[c] = true
+			customers = append(customers, c)
+		}
+		writes[i] = store.Write{Item: it}
+	}
+	if err := r.noteTouched(ctx, customers); err != nil {
+		return err
+	}
+	if err := store.WriteMany(ctx, r.Store, writes); err != nil {
+		return fmt.Errorf("store facts: %w", err)
+	}
+	return nil
+}
+
+// compute is Day once the day's facts are written. The day's live rows are
+// updated only when it changed: the live rows of its pairs were written by
+// its last run, and any later change of them came with a fact of another
+// day, whose run rewrote them. scan, when it kept the day's customers
+// while the facts were applied, saves reading the events again.
+func (r *Rollup) compute(ctx context.Context, d calendar.Day, st dayState, rc *runCtx) (DayResult, error) {
 	res := DayResult{Daily: Daily{Date: d.String()}}
 	start, err := r.customersStart(ctx, d)
 	if err != nil {
@@ -182,38 +222,22 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool, s
 	}
 	res.Daily.CustomersStart = start
 
-	t := newTally(d)
-	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
-	fold := func(customers []string) error {
-		facts, err := loadFacts(ctx, r.Store, customers)
-		if err != nil {
-			return err
-		}
-		var changes []change
-		for _, customer := range customers {
-			live := t.customer(facts[customer], dayStart, dayEnd)
-			if updateLive {
-				changes = liveChanges(changes, customer, facts[customer], live, dayStart, dayEnd)
-			}
-		}
-		if err := applyChanges(ctx, r.Store, changes); err != nil {
-			return fmt.Errorf("update live relationships: %w", err)
-		}
-		return nil
+	old, usable, err := loadSummary(ctx, r.Store, d, rc)
+	if err != nil {
+		return res, err
 	}
-	if scan == nil || !scan.keep {
-		// Read the day's events: each page's new customers, one batch each.
-		scan = newDayScan(nil)
-		err = r.Log.DayPages(ctx, d, func(recs []events.Record) error { return fold(scan.add(recs)) })
+	changed, scan := !st.unchanged(), st.scan
+	t := newTally(d)
+	next := &summary{}
+	var groups map[string]*groupTally
+	if usable && (!changed || scan != nil && scan.keep) {
+		groups, res.Events, err = r.foldTouched(ctx, d, changed, scan, old, rc, t, next)
 	} else {
-		// Applying the facts kept the customers: a batch at a time.
-		err = scan.each(store.MaxLimit, fold)
+		groups, res.Events, err = r.foldAll(ctx, d, changed, scan, t, next)
 	}
 	if err != nil {
 		return res, fmt.Errorf("rollup %s: %w", d, err)
 	}
-	res.Events = scan.events
-	groups := scan.groups
 
 	res.Daily.NewCustomers = t.daily.NewCustomers
 	res.Daily.LostCustomers = t.daily.LostCustomers
@@ -234,10 +258,122 @@ func (r *Rollup) compute(ctx context.Context, d calendar.Day, updateLive bool, s
 	}
 	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].ChatID < res.Groups[j].ChatID })
 
-	if err := r.store(ctx, d, res); err != nil {
-		return res, fmt.Errorf("rollup %s: %w", d, err)
+	hash := resultsHash(res)
+	if !usable || old.hdr.Results != hash {
+		if err := r.store(ctx, d, res); err != nil {
+			return res, fmt.Errorf("rollup %s: %w", d, err)
+		}
 	}
-	return res, nil
+	if len(next.customers) > summaryMaxCustomers {
+		return res, old.drop(ctx, r.Store, d)
+	}
+	next.hdr = sumHeader{Format: summaryFormat, Gen: rc.touched.now, At: rc.now.Unix(), Baseline: rc.baseline,
+		Events: res.Events, Groups: groupsOf(groups), Results: hash}
+	return res, old.save(ctx, r.Store, d, next, usable)
+}
+
+// foldAll folds every customer of day d into t and next, from the
+// customers scan kept or else from the day's events.
+func (r *Rollup) foldAll(ctx context.Context, d calendar.Day, updateLive bool, scan *dayScan, t *tally, next *summary) (map[string]*groupTally, int64, error) {
+	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
+	fold := func(customers []string) error {
+		facts, err := loadFacts(ctx, r.Store, customers)
+		if err != nil {
+			return err
+		}
+		var changes []change
+		for _, customer := range customers {
+			ops, live := t.customer(nil, facts[customer], dayStart, dayEnd)
+			if len(next.customers) <= summaryMaxCustomers {
+				next.customers, next.ops = append(next.customers, customer), append(next.ops, ops)
+			}
+			if updateLive {
+				changes = liveChanges(changes, customer, facts[customer], live, dayStart, dayEnd)
+			}
+		}
+		if err := applyChanges(ctx, r.Store, changes); err != nil {
+			return fmt.Errorf("update live relationships: %w", err)
+		}
+		return nil
+	}
+	var err error
+	if scan == nil || !scan.keep {
+		// Read the day's events: each page's new customers, one batch each.
+		scan = newDayScan(nil)
+		err = r.Log.DayPages(ctx, d, func(recs []events.Record) error { return fold(scan.add(recs)) })
+	} else {
+		// Applying the facts kept the customers: a batch at a time.
+		err = scan.each(store.MaxLimit, fold)
+	}
+	return scan.groups, scan.events, err
+}
+
+// foldTouched brings the day's usable summary old up to date into next:
+// the customers named by entries since it (and, when the day changed, its
+// new customers, which scan kept) are folded again; the others keep their
+// ops. Then every op is counted into t.
+func (r *Rollup) foldTouched(ctx context.Context, d calendar.Day, changed bool, scan *dayScan, old *summary, rc *runCtx, t *tally, next *summary) (map[string]*groupTally, int64, error) {
+	touched, err := rc.touched.since(ctx, r.Store, old.hdr.Gen)
+	if err != nil {
+		return nil, 0, err
+	}
+	next.customers = append([]string(nil), old.customers...)
+	next.ops = append([][]op(nil), old.ops...)
+	var again []int // indexes of the customers to fold again
+	for i, c := range next.customers {
+		if _, ok := touched[c]; ok {
+			again = append(again, i)
+		}
+	}
+	groups, events := groupsFrom(old.hdr.Groups), old.hdr.Events
+	if changed {
+		known := make(map[string]struct{}, len(old.customers))
+		for _, c := range old.customers {
+			known[c] = struct{}{}
+		}
+		if err := scan.each(store.MaxLimit, func(cs []string) error {
+			for _, c := range cs {
+				if _, ok := known[c]; !ok {
+					again = append(again, len(next.customers))
+					next.customers, next.ops = append(next.customers, c), append(next.ops, nil)
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, 0, err
+		}
+		groups, events = scan.groups, scan.events
+	}
+
+	dayStart, dayEnd := d.Start(r.Loc).Unix(), d.End(r.Loc).Unix()
+	for lo := 0; lo < len(again); lo += store.MaxLimit {
+		batch := again[lo:min(lo+store.MaxLimit, len(again))]
+		customers := make([]string, len(batch))
+		for j, i := range batch {
+			customers[j] = next.customers[i]
+		}
+		facts, err := loadFacts(ctx, r.Store, customers)
+		if err != nil {
+			return nil, 0, err
+		}
+		var changes []change
+		for j, i := range batch {
+			ops, live := customerOps(nil, facts[customers[j]], dayStart, dayEnd)
+			next.ops[i] = ops
+			if changed {
+				changes = liveChanges(changes, customers[j], facts[customers[j]], live, dayStart, dayEnd)
+			}
+		}
+		if err := applyChanges(ctx, r.Store, changes); err != nil {
+			return nil, 0, fmt.Errorf("update live relationships: %w", err)
+		}
+	}
+	for _, ops := range next.ops {
+		for _, o := range ops {
+			t.add(o)
+		}
+	}
+	return groups, events, nil
 }
 
 // customersStart carries the previous day's customers_end, or the baseline

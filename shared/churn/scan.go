@@ -81,15 +81,6 @@ func (s *dayScan) remember(customer string) {
 	s.ends = append(s.ends, uint32(len(s.arena)))
 }
 
-// release gives the kept customers' bytes back to the budget and keeps
-// nothing more.
-func (s *dayScan) release() {
-	if s.budget != nil {
-		s.budget.left += len(s.arena) + 4*len(s.ends)
-	}
-	s.keep, s.arena, s.ends = false, nil, nil
-}
-
 // each calls fn with the kept customers, n at a time, in the order first
 // seen.
 func (s *dayScan) each(n int, fn func([]string) error) error {

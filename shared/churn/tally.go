@@ -50,9 +50,94 @@ type charge struct {
 	member, channel string
 }
 
+// op is one count a customer adds to a day's numbers: a field of the
+// brand, member and channel rows, or of the day's cohort and the cohort of
+// channel. A day's numbers are the sum of its customers' ops, so a run can
+// keep each customer's ops (summary.go) and refold only the customers whose
+// facts changed since.
+type op struct {
+	field           uint8
+	member, channel string
+}
+
+// Fields an op counts. Row fields go to the brand, member and channel rows;
+// cohort fields to the day's cohort and the channel's (member unused).
+const (
+	opAdded uint8 = iota
+	opDelCust
+	opDelMem
+	opTransferred
+	opReconciled
+	opNew
+	opLost
+	opRemoved
+	opCohortNew
+	opLost1d
+	opLost7d
+	opLost30d
+	numOps
+)
+
+// add counts one op.
+func (t *tally) add(o op) {
+	if o.field < opCohortNew {
+		for _, row := range t.rows(o.member, o.channel) {
+			switch o.field {
+			case opAdded:
+				row.Relationships.Added++
+			case opDelCust:
+				row.Relationships.DeletedByCustomer++
+			case opDelMem:
+				row.Relationships.DeletedByMember++
+			case opTransferred:
+				row.Transferred++
+			case opReconciled:
+				row.Reconciled++
+			case opNew:
+				row.NewCustomers++
+			case opLost:
+				row.LostCustomers++
+			case opRemoved:
+				row.RemovedCustomers++
+			}
+		}
+		return
+	}
+	cc := t.chanCohorts[o.channel]
+	if cc == nil {
+		cc = &ChannelCohort{Cohort: Cohort{Date: t.date}, Channel: o.channel}
+		t.chanCohorts[o.channel] = cc
+	}
+	for _, co := range [2]*Cohort{&t.cohort, &cc.Cohort} {
+		switch o.field {
+		case opCohortNew:
+			co.NewCustomers++
+		case opLost1d:
+			co.Lost1d++
+		case opLost7d:
+			co.Lost7d++
+		case opLost30d:
+			co.Lost30d++
+		}
+	}
+}
+
 // customer folds one customer's facts, adds the day's numbers to t and
-// returns the live relationships after all facts.
-func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
+// returns the ops it added (appended to ops) and the live relationships
+// after all facts.
+func (t *tally) customer(ops []op, facts []fact, dayStart, dayEnd int64) ([]op, map[string]pair) {
+	from := len(ops)
+	ops, live := customerOps(ops, facts, dayStart, dayEnd)
+	for _, o := range ops[from:] {
+		t.add(o)
+	}
+	return ops, live
+}
+
+// customerOps appends what one customer adds to a day (given the
+// customer's every fact in order) and returns the live relationships after
+// all facts. It depends on nothing but the facts and the day.
+func customerOps(ops []op, facts []fact, dayStart, dayEnd int64) ([]op, map[string]pair) {
 	c := newFold()
 	i := 0
 	for ; i < len(facts) && facts[i].Time < dayStart; i++ {
@@ -65,20 +150,21 @@ func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
 		f := facts[i]
 		st := c.apply(f)
 		if st.counted {
-			for _, row := range t.rows(f.Member, st.channel) {
-				switch f.Kind {
-				case kindAdd, kindHalf:
-					row.Relationships.Added++
-				case kindDelCust:
-					row.Relationships.DeletedByCustomer++
-				case kindDelMem:
-					row.Relationships.DeletedByMember++
-				case kindTransfer:
-					row.Transferred++
-				}
-				if f.Origin == events.OriginReconciled {
-					row.Reconciled++
-				}
+			o := op{member: f.Member, channel: st.channel}
+			switch f.Kind {
+			case kindAdd, kindHalf:
+				o.field = opAdded
+			case kindDelCust:
+				o.field = opDelCust
+			case kindDelMem:
+				o.field = opDelMem
+			case kindTransfer:
+				o.field = opTransferred
+			}
+			ops = append(ops, o)
+			if f.Origin == events.OriginReconciled {
+				o.field = opReconciled
+				ops = append(ops, o)
 			}
 		}
 		ch := &charge{at: f.Time, kind: f.Kind, member: f.Member, channel: st.channel}
@@ -111,18 +197,14 @@ func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
 		isNew, isLoss = dropped, dropped
 	}
 	if isNew {
-		for _, row := range t.rows(firstGain.member, firstGain.channel) {
-			row.NewCustomers++
-		}
+		ops = append(ops, op{field: opNew, member: firstGain.member, channel: firstGain.channel})
 	}
 	if isLoss {
-		for _, row := range t.rows(lastDrop.member, lastDrop.channel) {
-			if lastDrop.kind == kindDelCust {
-				row.LostCustomers++
-			} else {
-				row.RemovedCustomers++
-			}
+		o := op{field: opRemoved, member: lastDrop.member, channel: lastDrop.channel}
+		if lastDrop.kind == kindDelCust {
+			o.field = opLost
 		}
+		ops = append(ops, o)
 	}
 
 	// Later facts (already stored by later days' runs) close the cohort and
@@ -134,28 +216,20 @@ func (t *tally) customer(facts []fact, dayStart, dayEnd int64) map[string]pair {
 		}
 	}
 	if isNew {
-		cc := t.chanCohorts[firstGain.channel]
-		if cc == nil {
-			cc = &ChannelCohort{Cohort: Cohort{Date: t.date}, Channel: firstGain.channel}
-			t.chanCohorts[firstGain.channel] = cc
-		}
-		for _, co := range [2]*Cohort{&t.cohort, &cc.Cohort} {
-			co.NewCustomers++
-			if d := dropAfterGain; d != nil && d.kind == kindDelCust {
-				after := time.Duration(d.at-firstGain.at) * time.Second
-				if after < 24*time.Hour {
-					co.Lost1d++
-				}
-				if after < 7*24*time.Hour {
-					co.Lost7d++
-				}
-				if after < CohortDays*24*time.Hour {
-					co.Lost30d++
+		ops = append(ops, op{field: opCohortNew, channel: firstGain.channel})
+		if d := dropAfterGain; d != nil && d.kind == kindDelCust {
+			after := time.Duration(d.at-firstGain.at) * time.Second
+			for _, w := range [...]struct {
+				field  uint8
+				within time.Duration
+			}{{opLost1d, 24 * time.Hour}, {opLost7d, 7 * 24 * time.Hour}, {opLost30d, CohortDays * 24 * time.Hour}} {
+				if after < w.within {
+					ops = append(ops, op{field: w.field, channel: firstGain.channel})
 				}
 			}
 		}
 	}
-	return c.live
+	return ops, c.live
 }
 
 // rates fills a cohort's shares from its counts.

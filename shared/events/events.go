@@ -168,3 +168,25 @@ func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) er
 	}
 	return nil
 }
+
+// DayKeys calls fn with the sort keys of day d's events, a page at a time,
+// in order, without decoding the events: what a reader needs to tell
+// whether a day changed since it last looked. The slice is reused.
+func (l *Log) DayKeys(ctx context.Context, d calendar.Day, fn func(sks []string) error) error {
+	var sks []string
+	for page, err := range store.Pages(ctx, l.Store, store.Query{PK: PK(d), Limit: store.MaxLimit}) {
+		if err != nil {
+			return fmt.Errorf("read events of %s: %w", d, err)
+		}
+		sks = sks[:0]
+		for _, it := range page.Items {
+			sks = append(sks, it.SK)
+		}
+		if len(sks) > 0 {
+			if err := fn(sks); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
