@@ -58,6 +58,13 @@
 //	rel#meta               sk baseline | live_asof          baseline day and count; last day folded into rel#live
 //	                       sk applied#YYYY-MM-DD            what the day's last finished run saw (event count,
 //	                                                        digest of the sort keys, fact format)
+//	                       sk gen                           the number of the last rel#gen entry (a counter)
+//	rel#gen                sk %016d                         an entry: the customers whose facts a run was about
+//	                                                        to write (expires after 120 days)
+//	rel#sum#YYYY-MM-DD     sk h | c%05d                     the day's summary: each customer's ops (what they add
+//	                                                        to the day's numbers), 2,000 customers an item, and a
+//	                                                        header (entry number, chunk hashes, group tallies,
+//	                                                        hash of the stored results); summary.go
 //	grp#<chat_id>          sk YYYY-MM-DD                    a group's member count at the end of a day (carry)
 //	stat#daily             sk YYYY-MM-DD                    brand-level Daily
 //	stat#member            sk YYYY-MM-DD#<member>           Daily flows per member
@@ -65,6 +72,10 @@
 //	stat#cohort            sk YYYY-MM-DD                    Cohort (early churn of the customers new that day)
 //	stat#cohort#channel    sk YYYY-MM-DD#<channel>          ChannelCohort (the same per channel of the add)
 //	stat#group             sk YYYY-MM-DD#<chat_id>          GroupDay
+//
+// A re-run of a day (the nightly run re-runs a month of them, as cohorts
+// keep filling) folds again only the day's customers named by entries
+// written since its summary, and sums every customer's ops.
 //
 // Facts are written idempotently from events (same event, same key, same
 // bytes), and never mutated. Whether a customer was live at an instant is a
