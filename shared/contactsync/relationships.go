@@ -67,13 +67,12 @@ type baseRel struct {
 func (y *Syncer) importBaseline(ctx context.Context, st *runState, members []string) error {
 	for _, batch := range batches(members, st.After) {
 		var rels []baseRel
-		if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedContact) error {
+		if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedPair) error {
 			for _, c := range page {
-				if c.FollowInfo.UserID == "" || c.ExternalContact.ExternalUserID == "" {
+				if c.UserID == "" || c.ExternalUserID == "" {
 					continue
 				}
-				rels = append(rels, baseRel{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID,
-					Channel: c.FollowInfo.State, Since: c.FollowInfo.CreateTime})
+				rels = append(rels, baseRel{Member: c.UserID, Customer: c.ExternalUserID, Channel: c.State, Since: c.CreateTime})
 			}
 			return nil
 		}); err != nil {
@@ -266,11 +265,11 @@ func (y *Syncer) reconcileBatch(ctx context.Context, batch []string, side *liveS
 	var res batchResult
 	// Only what the comparison needs is kept of each page.
 	inWeCom := map[churn.Pair]listed{}
-	if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedContact) error {
+	if err := y.WeCom.BatchEachByUser(ctx, batch, func(page []wecom.FollowedPair) error {
 		for _, c := range page {
-			p := churn.Pair{Member: c.FollowInfo.UserID, Customer: c.ExternalContact.ExternalUserID}
+			p := churn.Pair{Member: c.UserID, Customer: c.ExternalUserID}
 			if p.Member != "" && p.Customer != "" {
-				inWeCom[p] = listed{CreateTime: c.FollowInfo.CreateTime, State: c.FollowInfo.State}
+				inWeCom[p] = listed{CreateTime: c.CreateTime, State: c.State}
 			}
 		}
 		return nil

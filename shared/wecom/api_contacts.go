@@ -134,52 +134,97 @@ type BatchGetByUserPage struct {
 // BatchGetByUser reads one page of the customers of req.UserIDs with their
 // relationship to each member (channel state, add time, tag ids).
 func (c *Client) BatchGetByUser(ctx context.Context, req BatchGetByUserRequest) (BatchGetByUserPage, error) {
-	const op = "externalcontact/batch/get_by_user"
-	switch {
-	case len(req.UserIDs) == 0:
-		return BatchGetByUserPage{}, fmt.Errorf("wecom %s: at least one userid is required", op)
-	case len(req.UserIDs) > MaxBatchUsers:
-		return BatchGetByUserPage{}, fmt.Errorf("wecom %s: %d userids, at most %d per call", op, len(req.UserIDs), MaxBatchUsers)
-	case req.Limit < 0 || req.Limit > MaxBatchLimit:
-		return BatchGetByUserPage{}, fmt.Errorf("wecom %s: limit %d outside 1..%d", op, req.Limit, MaxBatchLimit)
-	}
 	var page BatchGetByUserPage
-	if err := c.read(ctx, op, req, &page); err != nil {
+	if err := c.batchPage(ctx, req, &page); err != nil {
 		return BatchGetByUserPage{}, err
 	}
 	return page, nil
+}
+
+// batchPage reads one page of batch/get_by_user into page.
+func (c *Client) batchPage(ctx context.Context, req BatchGetByUserRequest, page any) error {
+	const op = "externalcontact/batch/get_by_user"
+	switch {
+	case len(req.UserIDs) == 0:
+		return fmt.Errorf("wecom %s: at least one userid is required", op)
+	case len(req.UserIDs) > MaxBatchUsers:
+		return fmt.Errorf("wecom %s: %d userids, at most %d per call", op, len(req.UserIDs), MaxBatchUsers)
+	case req.Limit < 0 || req.Limit > MaxBatchLimit:
+		return fmt.Errorf("wecom %s: limit %d outside 1..%d", op, req.Limit, MaxBatchLimit)
+	}
+	return c.read(ctx, op, req, page)
 }
 
 // BatchGetAllByUser follows the cursor of BatchGetByUser to the end,
 // batching userIDs by 100.
 func (c *Client) BatchGetAllByUser(ctx context.Context, userIDs []string) ([]FollowedContact, error) {
 	var all []FollowedContact
-	err := c.BatchEachByUser(ctx, userIDs, func(page []FollowedContact) error {
-		all = append(all, page...)
-		return nil
+	err := eachBatchPage(ctx, c, userIDs, func(page *BatchGetByUserPage) (string, error) {
+		all = append(all, page.Contacts...)
+		return page.NextCursor, nil
 	})
 	return all, err
 }
 
-// BatchEachByUser is BatchGetAllByUser a page at a time: fn sees each page
-// once, in order, and nothing is kept between pages, so listing a corp's
-// every relationship holds one page in memory, not all of them.
-func (c *Client) BatchEachByUser(ctx context.Context, userIDs []string, fn func([]FollowedContact) error) error {
+// FollowedPair is what a listing of relationships needs of a row of
+// batch/get_by_user: the pair, when it was added and through which channel.
+type FollowedPair struct {
+	UserID, ExternalUserID, State string
+	CreateTime                    int64
+}
+
+// pairsPage decodes only FollowedPair's fields of a page: listing a
+// brand's every relationship each night, the names, avatars, remarks and
+// tags it would otherwise decode are most of the bytes.
+type pairsPage struct {
+	Contacts []struct {
+		ExternalContact struct {
+			ExternalUserID string `json:"external_userid"`
+		} `json:"external_contact"`
+		FollowInfo struct {
+			UserID     string `json:"userid"`
+			CreateTime int64  `json:"createtime"`
+			State      string `json:"state"`
+		} `json:"follow_info"`
+	} `json:"external_contact_list"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// BatchEachByUser lists the relationships of userIDs a page at a time: fn
+// sees each page once, in order, and nothing is kept between pages, so
+// listing a corp's every relationship holds one page in memory.
+func (c *Client) BatchEachByUser(ctx context.Context, userIDs []string, fn func([]FollowedPair) error) error {
+	var pairs []FollowedPair
+	return eachBatchPage(ctx, c, userIDs, func(page *pairsPage) (string, error) {
+		pairs = pairs[:0]
+		for _, r := range page.Contacts {
+			pairs = append(pairs, FollowedPair{UserID: r.FollowInfo.UserID, ExternalUserID: r.ExternalContact.ExternalUserID,
+				State: r.FollowInfo.State, CreateTime: r.FollowInfo.CreateTime})
+		}
+		return page.NextCursor, fn(pairs)
+	})
+}
+
+// eachBatchPage follows batch/get_by_user's cursor to the end for each
+// hundred of userIDs, decoding every page into a fresh P; fn returns the
+// page's next cursor.
+func eachBatchPage[P any](ctx context.Context, c *Client, userIDs []string, fn func(*P) (string, error)) error {
 	for start := 0; start < len(userIDs); start += MaxBatchUsers {
 		batch := userIDs[start:min(start+MaxBatchUsers, len(userIDs))]
 		cursor := ""
 		for {
-			page, err := c.BatchGetByUser(ctx, BatchGetByUserRequest{UserIDs: batch, Cursor: cursor, Limit: MaxBatchLimit})
+			var page P
+			if err := c.batchPage(ctx, BatchGetByUserRequest{UserIDs: batch, Cursor: cursor, Limit: MaxBatchLimit}, &page); err != nil {
+				return err
+			}
+			next, err := fn(&page)
 			if err != nil {
 				return err
 			}
-			if err := fn(page.Contacts); err != nil {
-				return err
-			}
-			if page.NextCursor == "" || page.NextCursor == cursor {
+			if next == "" || next == cursor {
 				break
 			}
-			cursor = page.NextCursor
+			cursor = next
 		}
 	}
 	return nil

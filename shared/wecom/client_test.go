@@ -315,6 +315,25 @@ func TestBatchGetByUserPagesPastOneHundred(t *testing.T) {
 	if want := append(want, more...); !slices.Equal(got, want) {
 		t.Errorf("paged %d contacts, want all %d in order", len(got), len(want))
 	}
+	// The lean listing: the same pairs in the same order, a page at a time.
+	var pairs []wecom.FollowedPair
+	pages := 0
+	if err := c.BatchEachByUser(ctx, []string{"wangfang", "chenjing"}, func(page []wecom.FollowedPair) error {
+		pages++
+		pairs = append(pairs, page...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if pages != 3 || len(pairs) != len(all) {
+		t.Fatalf("BatchEachByUser: %d pages, %d pairs; want 3 pages of the %d relationships", pages, len(pairs), len(all))
+	}
+	for i, p := range pairs {
+		fi := all[i].FollowInfo
+		if want := (wecom.FollowedPair{UserID: fi.UserID, ExternalUserID: all[i].ExternalContact.ExternalUserID, State: fi.State, CreateTime: fi.CreateTime}); p != want {
+			t.Fatalf("pair %d = %+v, want %+v", i, p, want)
+		}
+	}
 	if _, err := c.BatchGetByUser(ctx, wecom.BatchGetByUserRequest{UserIDs: []string{"wangfang"}, Limit: 101}); err == nil {
 		t.Error("a limit over 100 should be refused before calling WeCom")
 	}

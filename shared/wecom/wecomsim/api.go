@@ -339,24 +339,25 @@ func (s *Sim) apiUserBehaviorData(_ *http.Request, body []byte) (map[string]any,
 func (s *Sim) behavior(who map[string]bool, first, last time.Time) []wecom.BehaviorData {
 	type counts struct{ add, neg int }
 	per := map[string]map[int64]*counts{}
-	for _, h := range s.st.history {
-		if !who[h.member] {
-			continue
-		}
-		day := wecom.BeijingDay(h.at).Unix()
-		if per[h.member] == nil {
-			per[h.member] = map[int64]*counts{}
-		}
-		c := per[h.member][day]
-		if c == nil {
-			c = &counts{}
-			per[h.member][day] = c
-		}
-		switch h.kind {
-		case histAdd:
-			c.add++
-		case histNegative:
-			c.neg++
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		for _, h := range s.st.history[d.Unix()] {
+			if !who[h.member] {
+				continue
+			}
+			if per[h.member] == nil {
+				per[h.member] = map[int64]*counts{}
+			}
+			c := per[h.member][d.Unix()]
+			if c == nil {
+				c = &counts{}
+				per[h.member][d.Unix()] = c
+			}
+			switch h.kind {
+			case histAdd:
+				c.add++
+			case histNegative:
+				c.neg++
+			}
 		}
 	}
 	members := make([]string, 0, len(who))

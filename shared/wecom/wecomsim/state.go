@@ -74,6 +74,12 @@ type histEntry struct {
 	at     time.Time
 }
 
+// remember adds h to the history of its day.
+func (st *state) remember(h histEntry) {
+	day := wecom.BeijingDay(h.at).Unix()
+	st.history[day] = append(st.history[day], h)
+}
+
 type state struct {
 	members       map[string]*Member
 	memberOrder   []string
@@ -92,8 +98,11 @@ type state struct {
 	all        []*Relationship // every relationship in add order
 	groups     map[string]*Group
 	groupOrder []string
-	history    []histEntry
-	verSeq     int
+	// history is every add and negative feedback by its Beijing day (unix
+	// seconds of its midnight), for the behaviour statistics, which ask for
+	// a few days at a time.
+	history map[int64][]histEntry
+	verSeq  int
 }
 
 func newState() *state {
@@ -104,6 +113,7 @@ func newState() *state {
 		byMember:   map[string][]*Relationship{},
 		byCustomer: map[string][]*Relationship{},
 		twoWay:     map[string][]*Relationship{},
+		history:    map[int64][]histEntry{},
 		groups:     map[string]*Group{},
 	}
 }
@@ -239,7 +249,7 @@ func (s *Sim) putRelationship(r Relationship) error {
 	r.TagIDs = slices.Clone(r.TagIDs)
 	s.declareTags(r.TagIDs)
 	s.st.setRel(&r)
-	s.st.history = append(s.st.history, histEntry{r.UserID, histAdd, r.CreateTime})
+	s.st.remember(histEntry{r.UserID, histAdd, r.CreateTime})
 	return nil
 }
 
@@ -362,7 +372,7 @@ func (s *Sim) addCustomerVia(member, customer, state string, addWay int, at time
 		addWay = 2 + s.rng.IntN(2) // searched a phone number / shared card
 	}
 	s.st.setRel(&Relationship{UserID: member, ExternalUserID: customer, CreateTime: at, State: state, AddWay: addWay})
-	s.st.history = append(s.st.history, histEntry{member, histAdd, at})
+	s.st.remember(histEntry{member, histAdd, at})
 	ev := s.contactEvent(wecom.ChangeAddExternalContact, member, customer, at)
 	ev.State = state
 	ev.WelcomeCode = fmt.Sprintf("WELCOME%016X", s.noise.Uint64())
@@ -388,7 +398,7 @@ func (s *Sim) customerDeletesMember(member, customer string, at time.Time) (weco
 		return wecom.Event{}, fmt.Errorf("customer deletes member: %w live relationship %s/%s", ErrUnknown, member, customer)
 	}
 	s.st.setOneWay(r)
-	s.st.history = append(s.st.history, histEntry{member, histNegative, at})
+	s.st.remember(histEntry{member, histNegative, at})
 	return s.contactEvent(wecom.ChangeDelFollowUser, member, customer, at), nil
 }
 
