@@ -145,12 +145,9 @@ func (l *Log) Day(ctx context.Context, d calendar.Day, fn func(Record) error) er
 // reused between calls.
 func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) error) error {
 	var recs []Record
-	for page, err := range store.Pages(ctx, l.Store, store.Query{PK: PK(d), Limit: store.MaxLimit}) {
-		if err != nil {
-			return fmt.Errorf("read events of %s: %w", d, err)
-		}
+	return l.dayItems(ctx, d, func(items []store.Item) error {
 		recs = recs[:0]
-		for _, it := range page.Items {
+		for _, it := range items {
 			var rec Record
 			if err := json.Unmarshal(it.Data, &rec); err != nil {
 				return fmt.Errorf("decode event %s/%s: %w", it.PK, it.SK, err)
@@ -160,13 +157,8 @@ func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) er
 			}
 			recs = append(recs, rec)
 		}
-		if len(recs) > 0 {
-			if err := fn(recs); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return fn(recs)
+	})
 }
 
 // DayKeys calls fn with the sort keys of day d's events, a page at a time,
@@ -174,16 +166,24 @@ func (l *Log) DayPages(ctx context.Context, d calendar.Day, fn func([]Record) er
 // whether a day changed since it last looked. The slice is reused.
 func (l *Log) DayKeys(ctx context.Context, d calendar.Day, fn func(sks []string) error) error {
 	var sks []string
+	return l.dayItems(ctx, d, func(items []store.Item) error {
+		sks = sks[:0]
+		for _, it := range items {
+			sks = append(sks, it.SK)
+		}
+		return fn(sks)
+	})
+}
+
+// dayItems reads day d's partition page by page, calling fn with each
+// non-empty page.
+func (l *Log) dayItems(ctx context.Context, d calendar.Day, fn func([]store.Item) error) error {
 	for page, err := range store.Pages(ctx, l.Store, store.Query{PK: PK(d), Limit: store.MaxLimit}) {
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", d, err)
 		}
-		sks = sks[:0]
-		for _, it := range page.Items {
-			sks = append(sks, it.SK)
-		}
-		if len(sks) > 0 {
-			if err := fn(sks); err != nil {
+		if len(page.Items) > 0 {
+			if err := fn(page.Items); err != nil {
 				return err
 			}
 		}
