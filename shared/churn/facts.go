@@ -134,8 +134,18 @@ type change struct {
 // write (a transaction on SQL, a write unit on DynamoDB). Reads and writes
 // go a batch at a time (store.GetMany, store.WriteMany).
 func applyChanges(ctx context.Context, s store.Store, changes []change) error {
+	writes, err := pendingWrites(ctx, s, changes)
+	if err != nil {
+		return err
+	}
+	return store.WriteMany(ctx, s, writes)
+}
+
+// pendingWrites are the writes that bring items to the wanted states: none
+// for those already there (read in one batch).
+func pendingWrites(ctx context.Context, s store.Store, changes []change) ([]store.Write, error) {
 	if len(changes) == 0 {
-		return nil
+		return nil, nil
 	}
 	keys := make([]store.Key, len(changes))
 	for i, c := range changes {
@@ -143,7 +153,7 @@ func applyChanges(ctx context.Context, s store.Store, changes []change) error {
 	}
 	cur, err := store.GetMany(ctx, s, keys)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var writes []store.Write
 	for _, c := range changes {
@@ -159,7 +169,7 @@ func applyChanges(ctx context.Context, s store.Store, changes []change) error {
 			cur[c.key] = store.Item{Data: c.data}
 		}
 	}
-	return store.WriteMany(ctx, s, writes)
+	return writes, nil
 }
 
 // putFacts stores facts; the same event always produces the same item, so

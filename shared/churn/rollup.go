@@ -1,7 +1,6 @@
 package churn
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,35 +169,30 @@ func (r *Rollup) applyFacts(ctx context.Context, d calendar.Day, blind bool, sca
 // writeFacts writes the facts among items that are not stored yet (all of
 // them when blind), after an entry naming their customers.
 func (r *Rollup) writeFacts(ctx context.Context, items []store.Item, blind bool) error {
-	if !blind && len(items) > 0 {
-		keys := make([]store.Key, len(items))
+	writes := make([]store.Write, len(items))
+	for i, it := range items {
+		writes[i] = store.Write{Item: it}
+	}
+	if !blind {
+		changes := make([]change, len(items))
 		for i, it := range items {
-			keys[i] = store.Key{PK: it.PK, SK: it.SK}
+			changes[i] = change{key: store.Key{PK: it.PK, SK: it.SK}, data: it.Data}
 		}
-		cur, err := store.GetMany(ctx, r.Store, keys)
-		if err != nil {
+		var err error
+		if writes, err = pendingWrites(ctx, r.Store, changes); err != nil {
 			return fmt.Errorf("store facts: %w", err)
 		}
-		fresh := items[:0]
-		for _, it := range items {
-			if c, ok := cur[store.Key{PK: it.PK, SK: it.SK}]; !ok || !bytes.Equal(c.Data, it.Data) {
-				fresh = append(fresh, it)
-			}
-		}
-		items = fresh
 	}
-	if len(items) == 0 {
+	if len(writes) == 0 {
 		return nil
 	}
 	var customers []string
 	seen := map[string]bool{}
-	writes := make([]store.Write, len(items))
-	for i, it := range items {
-		if c := strings.TrimPrefix(it.PK, custPK("")); !seen[c] {
+	for _, w := range writes {
+		if c := strings.TrimPrefix(w.Item.PK, custPK("")); !seen[c] {
 			seen[c] = true
 			customers = append(customers, c)
 		}
-		writes[i] = store.Write{Item: it}
 	}
 	if err := r.noteTouched(ctx, customers); err != nil {
 		return err

@@ -102,17 +102,16 @@ func (r *Rollup) newRunCtx(ctx context.Context) (*runCtx, error) {
 	if ok {
 		rc.baseline = b.Day
 	}
+	var n int64 // the counter, 0 before the first entry
 	it, err := r.Store.Get(ctx, pkMeta, genCounterSK)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, fmt.Errorf("read the facts' entry counter: %w", err)
 	default:
-		rc.touched = &touchedLog{now: it.N, above: it.N, byGen: map[int64][]string{}}
+		n = it.N
 	}
-	if rc.touched == nil {
-		rc.touched = &touchedLog{byGen: map[int64][]string{}}
-	}
+	rc.touched = &touchedLog{now: n, above: n, byGen: map[int64][]string{}}
 	return rc, nil
 }
 
