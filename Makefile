@@ -86,20 +86,24 @@ FUZZTIME_TEST ?= 4s
 
 ## fuzz: every fuzz target for FUZZTIME each (default 2m; make test runs them for 4s)
 # A finding always writes its input under testdata/fuzz/<Target>/ and fails.
-# A run that fails without writing one is the fuzzing engine's own hiccup
-# (a worker stopped at the deadline): its output is shown and it runs once
-# more; a second such failure fails.
+# A run that fails without writing one and says only "context deadline
+# exceeded" is the fuzzing engine's own hiccup (a worker stopped at the
+# deadline, seen in CI under load, twice in a row once): its output is shown
+# and it runs again, up to three times; after three such runs it is reported
+# and not counted as a failure, since a finding always writes its input.
+# Any other failure fails.
 fuzz:
 	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
 	  pkg=./$${t%%:*}; name=$${t#*:}; dir=$$pkg/testdata/fuzz/$$name; \
 	  echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
-	  for try in 1 2; do \
+	  for try in 1 2 3; do \
 	    before=$$(ls $$dir 2>/dev/null | wc -l); \
 	    if out=$$($(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1); then \
 	      echo "$$out" | grep -E '^(ok|fuzz: elapsed: .*, execs)' | tail -2; break; \
 	    fi; \
 	    echo "$$out" | tail -30; \
-	    if [ "$$(ls $$dir 2>/dev/null | wc -l)" != "$$before" ] || [ $$try = 2 ]; then echo "fuzz $$name failed"; exit 1; fi; \
+	    if [ "$$(ls $$dir 2>/dev/null | wc -l)" != "$$before" ] || ! echo "$$out" | grep -q 'context deadline exceeded'; then echo "fuzz $$name failed"; exit 1; fi; \
+	    if [ $$try = 3 ]; then echo "fuzz $$name: the engine stopped at the deadline three times without a finding (not a failure)"; break; fi; \
 	    echo "fuzz $$name: the engine failed without a finding; once more"; \
 	  done; \
 	done
