@@ -95,3 +95,59 @@ func BenchmarkAddCorpTagKept(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMomentEngagement: one member's copy of a Moment read as the
+// nightly Moments sync reads it (every send-result page, then the likes and
+// comments), for a member with 10^3 and 10^4 customers, a day after it was
+// published (everyone who will see it has).
+func BenchmarkMomentEngagement(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprintf("audience=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			clk := testclock.New(testclock.Date(2026, 11, 1, 9, 0, 0, 0, wecom.Beijing))
+			sim := wecomsim.New(wecomsim.Options{Seed: 3, Now: clk.Now, RateLimit: 1 << 30, Logger: slog.New(slog.DiscardHandler)})
+			b.Cleanup(sim.Close)
+			sim.SetCallbackURL("")
+			sim.Seed(wecomsim.SeedConfig{Members: 1, Customers: n})
+			sim.SetEngagement(wecomsim.Engagement{PublishPercent: 100, PublishWithin: time.Minute, ReachWithin: 24 * time.Hour,
+				LikePercent: 10, CommentPercent: 4})
+			c := wecom.NewClient(wecom.ClientConfig{BaseURL: sim.URL, CorpID: sim.CorpID(), Secret: sim.Secret(),
+				Store: storetest.NewMemStore(clk.Now), Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			member := sim.Members()[0].UserID
+			job, err := c.AddMomentTask(ctx, wecom.MomentTask{Text: &wecom.Text{Content: "早安"},
+				VisibleRange: &wecom.MomentVisibleRange{SenderList: &wecom.MomentSenders{UserList: []string{member}}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := c.GetMomentTaskResult(ctx, job)
+			if err != nil {
+				b.Fatal(err)
+			}
+			id := res.Result.MomentID
+			clk.Advance(48 * time.Hour)
+			b.ResetTimer()
+			for range b.N {
+				reached := 0
+				req := wecom.MomentSendResultRequest{MomentID: id, UserID: member, Limit: wecom.MaxMomentSendResultLimit}
+				for {
+					page, err := c.GetMomentSendResult(ctx, req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					reached += len(page.Customers)
+					if page.NextCursor == "" {
+						break
+					}
+					req.Cursor = page.NextCursor
+				}
+				cm, err := c.GetMomentComments(ctx, id, member)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if reached < n*9/10 || len(cm.Likes) == 0 {
+					b.Fatalf("reached %d of %d customers, %d likes", reached, n, len(cm.Likes))
+				}
+			}
+		})
+	}
+}

@@ -1,9 +1,7 @@
 package wecomsim
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"hash/fnv"
 	"net/http"
 	"slices"
 	"sync"
@@ -62,7 +60,23 @@ type engagementState struct {
 	cfg      Engagement
 	personal map[string]*personalMoment
 	seq      int
+	// seen keeps the last sightings of a few member copies: a copy is
+	// read page after page and then for its reactions, all at one instant.
+	seen map[string]*seenCopy
 }
+
+// seenCopy is a member copy's sightings and what they were drawn from; it
+// answers again only while all of that is unchanged.
+type seenCopy struct {
+	now      time.Time
+	pub      time.Time
+	cfg      Engagement
+	audience []*Relationship
+	out      []sighting
+}
+
+// maxSeenCopies bounds the cache; the nightly reads four members at once.
+const maxSeenCopies = 16
 
 type personalMoment struct {
 	id     string
@@ -104,21 +118,49 @@ func (s *Sim) PublishPersonalMoment(member string, at time.Time) string {
 	return id
 }
 
-// chance hashes the seed and parts to [0, n).
-func (s *Sim) chance(n uint64, parts ...string) uint64 {
+// draw is an FNV-1a 64 hash of the seed and some parts, each part
+// followed by a zero byte. A draw continues with more parts (with), so
+// draws that share a prefix — a Moment and a member, then each customer of
+// the member — hash the prefix once. It allocates nothing: a Moment's
+// audience is drawn several times per customer on every call.
+type draw uint64
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// draw starts a hash with the seed and parts.
+func (s *Sim) draw(parts ...string) draw {
+	h := draw(fnvOffset64)
+	seed := uint64(s.opts.Seed)
+	for i := range 8 {
+		h = (h ^ draw(byte(seed>>(8*i)))) * fnvPrime64
+	}
+	for _, p := range parts {
+		h = h.with(p)
+	}
+	return h
+}
+
+// with continues the hash with part and its zero byte.
+func (h draw) with(part string) draw {
+	for i := 0; i < len(part); i++ {
+		h = (h ^ draw(part[i])) * fnvPrime64
+	}
+	return h * fnvPrime64 // the zero byte: h ^ 0 is h
+}
+
+// in maps the hash to [0, n).
+func (h draw) in(n uint64) uint64 {
 	if n == 0 {
 		return 0
 	}
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(s.opts.Seed))
-	h.Write(b[:])
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return h.Sum64() % n
+	return uint64(h) % n
 }
+
+// chance hashes the seed and parts to [0, n).
+func (s *Sim) chance(n uint64, parts ...string) uint64 { return s.draw(parts...).in(n) }
 
 func spread(d time.Duration, r uint64) time.Duration {
 	if d <= 0 {
@@ -188,21 +230,22 @@ func (s *Sim) momentPublish(id, member string) (time.Time, bool) {
 	return at, true
 }
 
-// audience is the customers who can see member's copy of a Moment: the
-// member's customers, narrowed to the Moment's tags.
-func (s *Sim) audience(member string, tags []string) []string {
-	var out []string
-	for _, r := range s.st.twoWayOf(member) {
-		if len(tags) > 0 && !slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(r.TagIDs, t) }) {
-			continue
-		}
-		out = append(out, r.ExternalUserID)
-	}
-	return out
+// sighting is a customer who has seen a member's copy of a Moment: who,
+// when, and the draws that decide their reactions.
+type sighting struct {
+	customer string
+	at       time.Time
+	draws    draw // the hash of seed, Moment, member and customer
 }
 
-// reached lists the customers who have seen member's copy by now.
-func (s *Sim) reached(id, member string) []string {
+// sightings lists who has seen member's copy of Moment id by now, in the
+// audience's order, in one pass over the audience. The list is kept for
+// the next call at the same instant (the copy's next page, its reactions)
+// and given again while the clock, the engagement, the publication and
+// the member's audience (the very same relationships) are unchanged; a
+// Moment narrowed to tags is drawn afresh each time (tags change in place).
+// Callers must not change the list.
+func (s *Sim) sightings(id, member string) []sighting {
 	pub, ok := s.momentPublish(id, member)
 	if !ok {
 		return nil
@@ -211,40 +254,63 @@ func (s *Sim) reached(id, member string) []string {
 	if ent, _ := s.moment(id); ent != nil {
 		tags = ent.Tags
 	}
-	cfg := s.engagement().cfg
+	e := s.engagement()
 	now := s.now()
-	var out []string
-	for _, c := range s.audience(member, tags) {
-		at := pub.Add(spread(cfg.ReachWithin, s.chance(minutes(cfg.ReachWithin), id, member, c, "reach")))
-		if !now.Before(at) {
-			out = append(out, c)
+	audience := s.st.twoWayOf(member)
+	key := id + "\x00" + member
+	if c := e.seen[key]; c != nil && len(tags) == 0 && c.now.Equal(now) && c.pub.Equal(pub) && c.cfg == e.cfg && slices.Equal(c.audience, audience) {
+		return c.out
+	}
+	within := e.cfg.ReachWithin
+	slots := minutes(within)
+	base := s.draw(id, member)
+	out := make([]sighting, 0, len(audience))
+	for _, r := range audience {
+		if len(tags) > 0 && !slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(r.TagIDs, t) }) {
+			continue
 		}
+		d := base.with(r.ExternalUserID)
+		if at := pub.Add(spread(within, d.with("reach").in(slots))); !now.Before(at) {
+			out = append(out, sighting{customer: r.ExternalUserID, at: at, draws: d})
+		}
+	}
+	if len(tags) == 0 {
+		if e.seen == nil || len(e.seen) >= maxSeenCopies {
+			e.seen = map[string]*seenCopy{}
+		}
+		e.seen[key] = &seenCopy{now: now, pub: pub, cfg: e.cfg, audience: slices.Clone(audience), out: out}
+	}
+	return out
+}
+
+// reached lists the customers who have seen member's copy by now.
+func (s *Sim) reached(id, member string) []string {
+	seen := s.sightings(id, member)
+	out := make([]string, len(seen))
+	for i, v := range seen {
+		out[i] = v.customer
 	}
 	return out
 }
 
 // reactions lists the likes and comments on member's copy by now.
 func (s *Sim) reactions(id, member string) (likes, comments []wecom.MomentInteraction) {
-	pub, ok := s.momentPublish(id, member)
-	if !ok {
-		return nil, nil
-	}
 	cfg := s.engagement().cfg
 	react := cfg.ReactWithin
 	if react <= 0 {
 		react = DefaultReactWithin
 	}
+	slots := minutes(react)
 	now := s.now()
-	for _, c := range s.reached(id, member) {
-		seen := pub.Add(spread(cfg.ReachWithin, s.chance(minutes(cfg.ReachWithin), id, member, c, "reach")))
-		if s.chance(100, id, member, c, "like") < uint64(cfg.LikePercent) {
-			if at := seen.Add(spread(react, s.chance(minutes(react), id, member, c, "like-at"))); !now.Before(at) {
-				likes = append(likes, wecom.MomentInteraction{ExternalUserID: c, CreateTime: at.Unix()})
+	for _, v := range s.sightings(id, member) {
+		if v.draws.with("like").in(100) < uint64(cfg.LikePercent) {
+			if at := v.at.Add(spread(react, v.draws.with("like-at").in(slots))); !now.Before(at) {
+				likes = append(likes, wecom.MomentInteraction{ExternalUserID: v.customer, CreateTime: at.Unix()})
 			}
 		}
-		if s.chance(100, id, member, c, "comment") < uint64(cfg.CommentPercent) {
-			if at := seen.Add(spread(react, s.chance(minutes(react), id, member, c, "comment-at"))); !now.Before(at) {
-				comments = append(comments, wecom.MomentInteraction{ExternalUserID: c, CreateTime: at.Unix()})
+		if v.draws.with("comment").in(100) < uint64(cfg.CommentPercent) {
+			if at := v.at.Add(spread(react, v.draws.with("comment-at").in(slots))); !now.Before(at) {
+				comments = append(comments, wecom.MomentInteraction{ExternalUserID: v.customer, CreateTime: at.Unix()})
 			}
 		}
 	}
@@ -335,11 +401,16 @@ func (s *Sim) apiGetMomentSendResult(_ *http.Request, body []byte) (map[string]a
 	if _, ok := s.st.members[req.UserID]; !ok {
 		return nil, fail(wecom.CodeInvalidUserID, "invalid userid %s", req.UserID)
 	}
-	var rows []wecom.ExternalRef
-	for _, c := range s.reached(req.MomentID, req.UserID) {
-		rows = append(rows, wecom.ExternalRef{ExternalUserID: c})
+	off, e := parseCursor(req.Cursor)
+	if e != nil {
+		return nil, e
 	}
-	return listPage(rows, req.Cursor, limit, "customer_list")
+	seen, next := pageOf(s.sightings(req.MomentID, req.UserID), off, limit)
+	rows := make([]wecom.ExternalRef, len(seen))
+	for i, v := range seen {
+		rows[i] = wecom.ExternalRef{ExternalUserID: v.customer}
+	}
+	return map[string]any{"customer_list": rows, "next_cursor": next}, nil
 }
 
 func (s *Sim) apiGetMomentComments(_ *http.Request, body []byte) (map[string]any, *apiError) {
