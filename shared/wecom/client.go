@@ -226,6 +226,15 @@ func (c *Client) call(ctx context.Context, r request) error {
 			}
 			return err
 		}
+		if r.out != nil {
+			// Decode a success once, into its result (scanErrCode).
+			if code, ok := scanErrCode(raw); ok && code == 0 {
+				if err := json.Unmarshal(raw, r.out); err != nil {
+					return fmt.Errorf("wecom %s: decode answer: %w", r.op, err)
+				}
+				return nil
+			}
+		}
 		var env envelope
 		if err := json.Unmarshal(raw, &env); err != nil {
 			return fmt.Errorf("wecom %s: decode answer: %w", r.op, err)
