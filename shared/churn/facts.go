@@ -225,7 +225,55 @@ func sortFacts(facts []fact) {
 		}
 		return a.Key < b.Key
 	})
+	orderTies(facts)
 }
+
+// orderTies puts the facts of one pair within one second (WeCom's times
+// are whole seconds) in the only order in which each does something: a
+// customer who adds a member and deletes them within the second was added
+// first, and one who deletes and adds again within the second deleted
+// first. Starting from the pair's state before the second, adds and
+// deletes alternate (each kind in key order); extra ones follow. Sorting
+// by key alone would let a delete that hashes lower pass before its add,
+// leaving a lost customer live.
+func orderTies(facts []fact) {
+	live := map[string]bool{}
+	for i := 0; i < len(facts); {
+		j := i + 1
+		for j < len(facts) && facts[j].Time == facts[i].Time && facts[j].Member == facts[i].Member {
+			j++
+		}
+		m := facts[i].Member
+		if j-i > 1 {
+			var adds, dels []fact
+			for _, f := range facts[i:j] {
+				if isAdd(f.Kind) {
+					adds = append(adds, f)
+				} else {
+					dels = append(dels, f)
+				}
+			}
+			k, addNext := i, !live[m]
+			for len(adds) > 0 || len(dels) > 0 {
+				if addNext && len(adds) > 0 || len(dels) == 0 {
+					facts[k], adds = adds[0], adds[1:]
+				} else {
+					facts[k], dels = dels[0], dels[1:]
+				}
+				k++
+				addNext = !addNext
+			}
+		}
+		for _, f := range facts[i:j] {
+			live[m] = isAdd(f.Kind)
+		}
+		i = j
+	}
+}
+
+// isAdd reports whether a fact of kind starts a relationship (the others
+// end one).
+func isAdd(kind string) bool { return kind == kindAdd || kind == kindHalf || kind == kindBaseline }
 
 // pair is a live relationship during a fold.
 type pair struct {

@@ -135,3 +135,68 @@ func TestUpgradeFromJSONFacts(t *testing.T) {
 		}
 	}
 }
+
+// The facts of one pair within one second are ordered by what each can do
+// from the pair's state before it; key order decides only among facts of
+// one kind.
+func TestTiesWithinASecondFollowThePairsState(t *testing.T) {
+	f := func(member string, at int64, kind, key string) fact {
+		return fact{Member: member, Time: at, Kind: kind, Key: key}
+	}
+	tests := []struct {
+		name     string
+		in, want []fact
+	}{
+		{
+			name: "added and deleted: the add first, whatever the keys",
+			in:   []fact{f("a", 10, kindDelCust, "1"), f("a", 10, kindAdd, "2")},
+			want: []fact{f("a", 10, kindAdd, "2"), f("a", 10, kindDelCust, "1")},
+		},
+		{
+			name: "deleted and added again: the delete first",
+			in:   []fact{f("a", 5, kindAdd, "9"), f("a", 10, kindAdd, "1"), f("a", 10, kindDelMem, "2")},
+			want: []fact{f("a", 5, kindAdd, "9"), f("a", 10, kindDelMem, "2"), f("a", 10, kindAdd, "1")},
+		},
+		{
+			name: "after a baseline, a transfer and a re-add alternate from live",
+			in:   []fact{f("a", 1, kindBaseline, "b"), f("a", 7, kindHalf, "1"), f("a", 7, kindAdd, "3"), f("a", 7, kindTransfer, "2")},
+			want: []fact{f("a", 1, kindBaseline, "b"), f("a", 7, kindTransfer, "2"), f("a", 7, kindHalf, "1"), f("a", 7, kindAdd, "3")},
+		},
+		{
+			name: "other members and seconds keep time, member, key order",
+			in:   []fact{f("b", 10, kindDelCust, "1"), f("a", 10, kindDelCust, "1"), f("a", 9, kindAdd, "5"), f("b", 10, kindAdd, "0")},
+			want: []fact{f("a", 9, kindAdd, "5"), f("a", 10, kindDelCust, "1"), f("b", 10, kindAdd, "0"), f("b", 10, kindDelCust, "1")},
+		},
+	}
+	// TestDailyChurn's pairs added and deleted within a second include
+	// deletes whose keys sort first.
+	lower := 0
+	for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6"} {
+		ev := func(change string) wecom.Event {
+			return wecom.Event{ToUserName: "corp", Event: wecom.EventExternalContact, ChangeType: change, UserID: "alice",
+				ExternalUserID: c, CreateTime: time.Date(2025, 3, 1, 10, 0, 0, 0, shanghaiZone(t)).Unix(), Known: true}
+		}
+		if events.Key(ev(wecom.ChangeDelFollowUser), events.OriginCallback) < events.Key(ev(wecom.ChangeAddExternalContact), events.OriginCallback) {
+			lower++
+		}
+	}
+	if lower == 0 {
+		t.Error("no delete of TestDailyChurn's same-second pairs sorts before its add by key: the case tests nothing")
+	}
+	for _, tt := range tests {
+		got := append([]fact(nil), tt.in...)
+		sortFacts(got)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func shanghaiZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := calendar.Zone("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

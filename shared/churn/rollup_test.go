@@ -169,6 +169,31 @@ func TestDailyChurn(t *testing.T) {
 			},
 		},
 		{
+			// WeCom's times are whole seconds. Of these six pairs, the
+			// deletes of c2, c4, c5 and c6 have keys below their adds' (key
+			// order was the only order within a second before ties were
+			// ordered by what each fact can do), as
+			// TestTiesWithinASecondFollowThePairsState checks.
+			name: "a customer who adds and deletes a member within one second is new and lost",
+			batches: []batch{cb(
+				add("alice", "c1", "", at(0, 10, 0)), delByCustomer("alice", "c1", at(0, 10, 0)),
+				add("alice", "c2", "", at(0, 10, 0)), delByCustomer("alice", "c2", at(0, 10, 0)),
+				add("alice", "c3", "", at(0, 10, 0)), delByCustomer("alice", "c3", at(0, 10, 0)),
+				add("alice", "c4", "", at(0, 10, 0)), delByCustomer("alice", "c4", at(0, 10, 0)),
+				add("alice", "c5", "", at(0, 10, 0)), delByCustomer("alice", "c5", at(0, 10, 0)),
+				add("alice", "c6", "", at(0, 10, 0)), delByCustomer("alice", "c6", at(0, 10, 0)),
+			)},
+			want: []dayWant{{new: 6, lost: 6, added: 6, byCustomer: 6, churn: 1}},
+		},
+		{
+			name: "a customer who deletes a member and adds them again within one second is lost and new",
+			batches: []batch{cb(
+				add("alice", "c2", "", at(0, 10, 0)),
+				add("alice", "c2", "", at(1, 10, 0)), delByCustomer("alice", "c2", at(1, 10, 0)),
+			)},
+			want: []dayWant{{new: 1, end: 1, added: 1}, {start: 1, new: 1, lost: 1, end: 1, added: 1, byCustomer: 1, churn: 0.5}},
+		},
+		{
 			name:    "a delete of a relationship from before Siyu counts as a relationship, not a customer",
 			batches: []batch{cb(delByCustomer("alice", "old", at(0, 10, 0)))},
 			want:    []dayWant{{byCustomer: 1}},

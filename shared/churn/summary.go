@@ -38,8 +38,11 @@ const (
 	genCounterSK = "gen"
 	sumHeaderSK  = "h"
 	// summaryFormat changes whenever what ops mean or how they are encoded
-	// changes, so that a new version folds every day afresh.
-	summaryFormat = 1
+	// changes, so that a new version folds every day afresh. 2: facts of
+	// one pair within one second are ordered by what each can do
+	// (orderTies), which changes the ops of a customer who added and
+	// deleted a member within the second.
+	summaryFormat = 2
 	// summaryChunk customers go in one item (~100 KB with WeCom's ids).
 	summaryChunk = 2000
 	// summaryMaxCustomers: a day with more customers keeps no summary (its
