@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
+	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/moments"
 	"github.com/siyuhq/siyu/shared/store"
@@ -38,6 +40,15 @@ func (r *run) check(ctx context.Context) error {
 	}
 	if len(daily.Days) != r.opts.Days {
 		r.mismatch("daily: %d rows, want %d", len(daily.Days), r.opts.Days)
+	}
+	// Which customers a wrong day is about, first (the list keeps 40).
+	for _, got := range daily.Days {
+		if want := t.Days[got.Date]; want != nil && got != *want {
+			if err := r.diagnoseLive(ctx); err != nil {
+				return err
+			}
+			break
+		}
 	}
 	for _, got := range daily.Days {
 		want := t.Days[got.Date]
@@ -308,4 +319,49 @@ func (f Figures) Summary() string {
 		b.WriteString("  mismatch: " + m + "\n")
 	}
 	return b.String()
+}
+
+// diagnoseLive says which customers a wrong count is about: those live in
+// the truth and not in Siyu's live relationships, or the reverse, each with
+// the relationships either side has and the events Siyu stored of them.
+func (r *run) diagnoseLive(ctx context.Context) error {
+	t := r.sc.Truth()
+	live, err := churn.Live(ctx, r.fs.Store, r.loc, r.clk.Now())
+	if err != nil {
+		return err
+	}
+	siyu := map[string][]string{}
+	for _, rel := range live {
+		siyu[rel.Customer] = append(siyu[rel.Customer], rel.Member+"/"+rel.Channel)
+	}
+	var differ []string
+	t.EachLive(func(c string) {
+		if siyu[c] == nil {
+			differ = append(differ, c)
+		}
+	})
+	for c := range siyu {
+		if len(t.LiveMembers(c)) == 0 {
+			differ = append(differ, c)
+		}
+	}
+	slices.Sort(differ)
+	r.mismatch("live customers now: truth %d, Siyu %d; %d differ", t.LiveCustomers(), len(siyu), len(differ))
+	for _, c := range differ[:min(len(differ), 5)] {
+		var trail []string
+		for d := r.opts.First; !d.After(r.opts.First.AddDays(r.opts.Days)); d = d.AddDays(1) {
+			err := events.NewLog(r.fs.Store, r.loc, r.clk.Now).Day(ctx, d, func(rec events.Record) error {
+				if rec.ExternalUserID == c {
+					trail = append(trail, fmt.Sprintf("%s %s %s/%s state=%q source=%q origin=%s", rec.Time().In(r.loc).Format(time.DateTime),
+						rec.ChangeType, rec.UserID, rec.ExternalUserID, rec.State, rec.Source, rec.Origin))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		r.mismatch("customer %s: truth %v, Siyu %v; stored events:\n    %s", c, t.LiveMembers(c), siyu[c], strings.Join(trail, "\n    "))
+	}
+	return nil
 }

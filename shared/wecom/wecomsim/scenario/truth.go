@@ -282,3 +282,16 @@ func (t *Truth) Dates() []string {
 
 // LiveCustomers is how many customers have a live relationship now.
 func (t *Truth) LiveCustomers() int64 { return t.nLive }
+
+// LiveMembers is the members (and the channel of each) a customer has a
+// live relationship with now; empty when the customer is not live.
+func (t *Truth) LiveMembers(customer string) map[string]string { return t.live[customer] }
+
+// EachLive calls fn for every customer live now.
+func (t *Truth) EachLive(fn func(customer string)) {
+	for c, rels := range t.live {
+		if len(rels) > 0 {
+			fn(c)
+		}
+	}
+}
