@@ -94,10 +94,17 @@ var dialect = sqlstore.Dialect{
 
 // Open opens (creating if needed) the database file at path.
 //
-// Writes go through a pool of one connection whose transactions BEGIN
+// Reads and writes go through one connection whose transactions BEGIN
 // IMMEDIATE, so goroutines of this process queue in Go instead of failing
 // with SQLITE_BUSY; other processes on the same file wait up to the busy
-// timeout. Reads use their own pool and, in WAL mode, never wait for writers.
+// timeout. One connection, not a pool of readers beside the writer: in WAL
+// mode a connection keeps its page cache across its own commits but empties
+// it at its next read after another connection's commit, so under a steady
+// stream of writes every read of a separate reader began with an empty
+// cache (a year at 10^5 customers spent ~17 % of its CPU refilling and
+// freeing them; one connection made a month's nightly runs ~20 % faster).
+// A read waits for a write in progress; each holds the connection for one
+// statement or one short transaction.
 func Open(ctx context.Context, path string, opts ...store.Option) (*sqlstore.Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") {
 		return nil, fmt.Errorf("sqlite: path %q must be a file path without ? or #", path)
@@ -134,15 +141,7 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*sqlstore.Sto
 		write.Close()
 		return nil, fmt.Errorf("sqlite: create table in %s: %w", path, err)
 	}
-
-	params.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", path+"?"+params.Encode())
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	read.SetMaxOpenConns(4)
-	return sqlstore.New(write, read, dialect, opts...), nil
+	return sqlstore.New(write, write, dialect, opts...), nil
 }
 
 func isBusy(err error) bool {
