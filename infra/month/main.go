@@ -51,6 +51,7 @@ func soak() int {
 	var (
 		customers = flag.Int("customers", 100_000, "baseline customers of the brand")
 		days      = flag.Int("days", 365, "days to live")
+		firstDay  = flag.String("first", "", "the first day lived, YYYY-MM-DD (default: the days before yesterday, Beijing time); a run with the same flags and first day plays the same brand")
 		seed      = flag.Int64("seed", 20261201, "scenario seed")
 		steady    = flag.Bool("steady", true, "a brand that keeps its size (adds 0.5 % a day, balanced by churn); false: one growing 1.5 % a day")
 		kills     = flag.Int("kills", 2, "times the child stack is killed with SIGKILL")
@@ -90,6 +91,15 @@ func soak() int {
 	}
 	path := filepath.Join(d, "month.db")
 	first := calendar.Of(time.Now(), wecom.Beijing).AddDays(-*days - 1)
+	if *firstDay != "" {
+		d, err := calendar.Parse(*firstDay)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "month: -first:", err)
+			return 2
+		}
+		first = d
+	}
+	logger.Info("living", "first", first.String(), "days", *days, "customers", *customers, "seed", *seed)
 	last := map[string]Step{}
 	figs, err := RunOnSQLite(ctx, path, Options{Seed: *seed, Customers: *customers, Days: *days, First: first,
 		Steady: *steady, Faults: true, WelcomesSent: *welcomes, Kills: *kills, Logger: logger,
