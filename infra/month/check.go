@@ -347,21 +347,23 @@ func (r *run) diagnoseLive(ctx context.Context) error {
 	}
 	slices.Sort(differ)
 	r.mismatch("live customers now: truth %d, Siyu %d; %d differ", t.LiveCustomers(), len(siyu), len(differ))
-	for _, c := range differ[:min(len(differ), 5)] {
-		var trail []string
-		for d := r.opts.First; !d.After(r.opts.First.AddDays(r.opts.Days)); d = d.AddDays(1) {
-			err := events.NewLog(r.fs.Store, r.loc, r.clk.Now).Day(ctx, d, func(rec events.Record) error {
-				if rec.ExternalUserID == c {
-					trail = append(trail, fmt.Sprintf("%s %s %s/%s state=%q source=%q origin=%s", rec.Time().In(r.loc).Format(time.DateTime),
-						rec.ChangeType, rec.UserID, rec.ExternalUserID, rec.State, rec.Source, rec.Origin))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
+	shown := differ[:min(len(differ), 5)]
+	trails := map[string][]string{}
+	log := events.NewLog(r.fs.Store, r.loc, r.clk.Now)
+	for d := r.opts.First; !d.After(r.opts.First.AddDays(r.opts.Days)); d = d.AddDays(1) {
+		err := log.Day(ctx, d, func(rec events.Record) error {
+			if c := rec.ExternalUserID; slices.Contains(shown, c) {
+				trails[c] = append(trails[c], fmt.Sprintf("%s %s %s/%s state=%q source=%q origin=%s", rec.Time().In(r.loc).Format(time.DateTime),
+					rec.ChangeType, rec.UserID, c, rec.State, rec.Source, rec.Origin))
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		r.mismatch("customer %s: truth %v, Siyu %v; stored events:\n    %s", c, t.LiveMembers(c), siyu[c], strings.Join(trail, "\n    "))
+	}
+	for _, c := range shown {
+		r.mismatch("customer %s: truth %v, Siyu %v; stored events:\n    %s", c, t.LiveMembers(c), siyu[c], strings.Join(trails[c], "\n    "))
 	}
 	return nil
 }

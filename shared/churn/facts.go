@@ -264,9 +264,7 @@ func orderTies(facts []fact) {
 				addNext = !addNext
 			}
 		}
-		for _, f := range facts[i:j] {
-			live[m] = isAdd(f.Kind)
-		}
+		live[m] = isAdd(facts[j-1].Kind)
 		i = j
 	}
 }
