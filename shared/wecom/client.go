@@ -11,12 +11,17 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/clock"
 	"github.com/siyuhq/siyu/shared/store"
 )
+
+// maxTokenRefreshes bounds the refreshes of one call after WeCom refused
+// its access token (see Client.do).
+const maxTokenRefreshes = 2
 
 // DefaultBaseURL is WeCom's API host.
 const DefaultBaseURL = "https://qyapi.weixin.qq.com"
@@ -198,7 +203,7 @@ func (c *Client) call(ctx context.Context, r request) error {
 		}
 		body = b
 	}
-	refreshed := false
+	var rejected []string // the tokens WeCom refused in this call
 	for try := 0; ; try++ {
 		target := r.rawURL
 		tok := ""
@@ -247,9 +252,15 @@ func (c *Client) call(ctx context.Context, r request) error {
 				}
 			}
 			return nil
-		case tok != "" && !refreshed && (env.ErrCode == CodeInvalidToken || env.ErrCode == CodeTokenExpired):
-			// WeCom may revoke a token early: drop it, refresh once, retry once.
-			refreshed = true
+		case tok != "" && len(rejected) < maxTokenRefreshes && !slices.Contains(rejected, tok) &&
+			(env.ErrCode == CodeInvalidToken || env.ErrCode == CodeTokenExpired):
+			// WeCom may revoke tokens early: drop this one, refresh, retry.
+			// When WeCom revokes every token at once, the token the refresh
+			// finds (another instance's in the shared cache, or one this
+			// instance fetched just before) may be dead too: that one is
+			// dropped and refreshed once more. A token refused twice is
+			// not retried again.
+			rejected = append(rejected, tok)
 			try--
 			if err := c.tokens.invalidate(ctx, tok); err != nil {
 				return fmt.Errorf("wecom %s: %w", r.op, err)

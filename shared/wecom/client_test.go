@@ -164,6 +164,41 @@ func TestATokenRejectedTwiceSurfacesTheError(t *testing.T) {
 	}
 }
 
+// WeCom revokes every token at once while two instances share the cache:
+// the refresh after a refused token finds the other instance's token, as
+// dead as its own, and must not give up on it.
+func TestATokenRevokedWithTheSharedCachesIsFetchedAgain(t *testing.T) {
+	f := newFixture(t, wecomsim.Options{})
+	want := f.withCustomers(t, "lina", 2)
+	ctx := context.Background()
+	first, second := f.client(), f.client()
+	if _, err := first.ListExternalContacts(ctx, "lina"); err != nil {
+		t.Fatal(err)
+	}
+	// The second instance meets a revocation and caches a new token; the
+	// first still holds the old one in memory.
+	f.sim.ExpireTokens()
+	if _, err := second.ListExternalContacts(ctx, "lina"); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sim.Calls(wecomsim.PathGetToken); n != 2 {
+		t.Fatalf("gettoken called %d times before the second revocation, want 2", n)
+	}
+	// Every token is revoked again: the first instance's own token and the
+	// cached one are both dead.
+	f.sim.ExpireTokens()
+	got, err := first.ListExternalContacts(ctx, "lina")
+	if err != nil {
+		t.Fatalf("call after a revocation of every token: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+	if n := f.sim.Calls(wecomsim.PathGetToken); n != 3 {
+		t.Errorf("gettoken called %d times, want 3 (one more fetch)", n)
+	}
+}
+
 func TestTransientErrorsBackOff(t *testing.T) {
 	tests := []struct {
 		name      string
