@@ -59,6 +59,9 @@ type Dialect struct {
 	// Purge deletes up to the second ? expired rows: those whose expires_at
 	// is non-zero and at or before the first ? (unix ms).
 	Purge string
+	// One, when set, writes one item with a single statement (see
+	// OneStatement); otherwise each write is a transaction.
+	One *OneStatement
 	// ConnLost reports an error that means the connection to the server broke
 	// (a serverless database that paused, a restart). Reads and uncommitted
 	// writes are retried after it.
@@ -382,7 +385,16 @@ func (s *Store) Put(ctx context.Context, it store.Item, cond store.Cond) (store.
 	if err := store.CheckKey(it.PK, it.SK); err != nil {
 		return store.Item{}, err
 	}
-	ch, err := s.update(ctx, it.PK, it.SK, putDecision(it, cond))
+	var version int64
+	var err error
+	if s.d.One != nil {
+		version, err = s.putOne(ctx, it, cond)
+	} else {
+		var ch *change
+		if ch, err = s.update(ctx, it.PK, it.SK, putDecision(it, cond)); err == nil {
+			version = ch.version
+		}
+	}
 	if errors.Is(err, store.ErrConditionFailed) {
 		return store.Item{}, err
 	}
@@ -390,8 +402,8 @@ func (s *Store) Put(ctx context.Context, it store.Item, cond store.Cond) (store.
 		return store.Item{}, fmt.Errorf("%s: put %s/%s (%s): %w", s.d.Name, it.PK, it.SK, cond, err)
 	}
 	return store.Item{
-		PK: it.PK, SK: it.SK, Data: nilIfEmpty(it.Data), N: ch.n,
-		Version: ch.version, ExpiresAt: ExpiryTime(ch.exp),
+		PK: it.PK, SK: it.SK, Data: nilIfEmpty(it.Data), N: it.N,
+		Version: version, ExpiresAt: ExpiryTime(ExpiryMillis(it.ExpiresAt)),
 	}, nil
 }
 
@@ -423,6 +435,13 @@ func (s *Store) Incr(ctx context.Context, pk, sk string, delta int64, expiresAt 
 	if err := store.CheckKey(pk, sk); err != nil {
 		return 0, err
 	}
+	if s.d.One != nil {
+		n, err := s.incrOne(ctx, pk, sk, delta, ExpiryMillis(expiresAt))
+		if err != nil {
+			return 0, fmt.Errorf("%s: incr %s/%s: %w", s.d.Name, pk, sk, err)
+		}
+		return n, nil
+	}
 	ch, err := s.update(ctx, pk, sk, func(cur row, _ int64) (*change, error) {
 		ch := &change{n: delta, version: 1, exp: ExpiryMillis(expiresAt)}
 		if cur.live {
@@ -447,12 +466,17 @@ func (s *Store) Delete(ctx context.Context, pk, sk string, cond store.Cond) erro
 	if cond.IsAbsent() {
 		return fmt.Errorf("%s: delete %s/%s: %s makes no sense for a delete", s.d.Name, pk, sk, cond)
 	}
-	_, err := s.update(ctx, pk, sk, func(cur row, _ int64) (*change, error) {
-		if cond.IsVersion() && (!cur.live || cur.version != cond.Version()) {
-			return nil, store.ErrConditionFailed
-		}
-		return nil, nil
-	})
+	var err error
+	if s.d.One != nil {
+		err = s.deleteOne(ctx, pk, sk, cond)
+	} else {
+		_, err = s.update(ctx, pk, sk, func(cur row, _ int64) (*change, error) {
+			if cond.IsVersion() && (!cur.live || cur.version != cond.Version()) {
+				return nil, store.ErrConditionFailed
+			}
+			return nil, nil
+		})
+	}
 	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return fmt.Errorf("%s: delete %s/%s (%s): %w", s.d.Name, pk, sk, cond, err)
 	}

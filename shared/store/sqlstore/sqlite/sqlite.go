@@ -87,6 +87,10 @@ var dialect = sqlstore.Dialect{
 	Upsert: ` ON CONFLICT (pk, sk) DO UPDATE SET
 		version = CASE WHEN expires_at = 0 OR expires_at > ? THEN version + 1 ELSE 1 END,
 		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`,
+	// A write of one item is one statement that commits by itself: no
+	// BEGIN, no read of the row into Go, no COMMIT round trip (a put at
+	// 10^5 customers cost ~57 µs as a transaction).
+	One: sqlstore.SQLiteOneStatement(),
 	// Through the partial index of expiring rows.
 	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE (pk, sk) IN (SELECT pk, sk FROM ` + sqlstore.Table +
 		` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`,
