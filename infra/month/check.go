@@ -10,6 +10,7 @@ import (
 	"time"
 
 	rolluproot "github.com/siyuhq/siyu/functions/rollup/root"
+	"github.com/siyuhq/siyu/shared/calendar"
 	"github.com/siyuhq/siyu/shared/churn"
 	"github.com/siyuhq/siyu/shared/events"
 	"github.com/siyuhq/siyu/shared/moments"
@@ -237,9 +238,43 @@ func (r *run) checkWelcomes() {
 			if it, err := r.fs.Store.Get(context.Background(), "welcome#"+code, "claim"); err == nil {
 				claim = string(it.Data)
 			}
-			r.mismatch("welcome %s (%s → %s at %s) sent %d times, want once; Siyu recorded: %s", code, w.Member, w.Customer, w.At.In(r.loc).Format(time.DateTime), sent[code], claim)
+			r.mismatch("welcome %s (%s → %s at %s) sent %d times, want once; Siyu recorded: %s%s", code, w.Member, w.Customer, w.At.In(r.loc).Format(time.DateTime), sent[code], claim, r.welcomeTrail(w))
 		}
 	}
+}
+
+// welcomeTrail is what Siyu stored and logged of a welcome the check
+// found missing: the add's event and Siyu's own events of the customer
+// that day (the claim above expires; these stay), and the run's log lines
+// naming the add's event key (warnings and errors, at most a few).
+func (r *run) welcomeTrail(w scenario.Welcome) string {
+	var out, keys []string
+	day := calendar.Of(w.At, r.loc)
+	items, err := store.QueryAll(context.Background(), r.fs.Store, store.Query{PK: events.PK(day), Limit: store.MaxLimit})
+	if err != nil {
+		return "\n    event log: " + err.Error()
+	}
+	for _, it := range items {
+		var rec events.Record
+		if json.Unmarshal(it.Data, &rec) != nil || rec.ExternalUserID != w.Customer || rec.UserID != w.Member {
+			continue
+		}
+		if rec.WelcomeCode == w.Code {
+			keys = append(keys, rec.Key)
+		}
+		if rec.WelcomeCode == w.Code || rec.Origin == events.OriginSiyu {
+			out = append(out, fmt.Sprintf("\n    stored: %s %s %s/%s at %s source %q %s", rec.Origin, rec.Event.Event, rec.ChangeType,
+				rec.Key, rec.Time().In(r.loc).Format(time.TimeOnly), rec.Source, rec.FailReason))
+		}
+	}
+	n := 0
+	for line := range strings.Lines(r.logs.String()) {
+		if n < 6 && slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(line, k) }) {
+			out = append(out, "\n    log: "+strings.TrimSpace(line))
+			n++
+		}
+	}
+	return strings.Join(out, "")
 }
 
 // checkLog reads the event log day by day: no callback stored twice, every

@@ -12,11 +12,12 @@
 // partition of short-lived items (pending first-touch work, claims) would
 // keep every item it ever held, and each read of it would step over them.
 //
-// Every conditional write is one transaction: read the row (locking it where
-// the database locks rows), decide in Go, write, commit. SQLite serialises
-// writers at BEGIN IMMEDIATE; MySQL locks the row with SELECT ... FOR UPDATE
-// and reports a racing insert of a missing row as a duplicate key, after
-// which the transaction is run again.
+// On SQLite a write of one item is one statement that commits by itself and
+// decides its condition in SQL (OneStatement). Elsewhere every conditional
+// write is one transaction: read the row (locking it where the database
+// locks rows), decide in Go, write, commit. MySQL locks the row with
+// SELECT ... FOR UPDATE and reports a racing insert of a missing row as a
+// duplicate key, after which the transaction is run again.
 package sqlstore
 
 import (
