@@ -78,7 +78,7 @@ test: tools lint
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
 
 # Every fuzz target, as package:Target. make test runs each briefly; make fuzz as long as FUZZTIME says.
-FUZZ_TARGETS := shared/wecom:FuzzOpen shared/wecom:FuzzDecrypt shared/wecom:FuzzParseEvent shared/wecom:FuzzScanErrCode \
+FUZZ_TARGETS := shared/wecom:FuzzOpen shared/wecom:FuzzDecrypt shared/wecom:FuzzParseEvent shared/wecom:FuzzScanErrCode shared/wecom:FuzzDecodePairsPage \
 	shared/churn:FuzzDecodeFact shared/churn:FuzzDecodeChunk shared/callback:FuzzCallbackEvent shared/api:FuzzCreatePost shared/api:FuzzStatsQuery \
 	shared/api:FuzzCreateChannel
 FUZZTIME      ?= 2m

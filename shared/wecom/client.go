@@ -232,6 +232,9 @@ func (c *Client) call(ctx context.Context, r request) error {
 			return err
 		}
 		if r.out != nil {
+			if f, ok := r.out.(fastDecoder); ok && f.decodeFast(raw) {
+				return nil
+			}
 			// Decode a success once, into its result (scanErrCode).
 			if code, ok := scanErrCode(raw); ok && code == 0 {
 				if err := json.Unmarshal(raw, r.out); err != nil {
