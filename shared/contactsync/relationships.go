@@ -1,6 +1,7 @@
 package contactsync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/siyuhq/siyu/shared/calendar"
@@ -386,6 +388,35 @@ func oneWayWrite(p churn.Pair, createTime int64) store.Write {
 	return store.Write{Item: store.Item{PK: oneWayPK(p.Member), SK: p.Customer, Data: data}}
 }
 
+// decodeOneWay reads a stored oneWay. What oneWayWrite stores, {"t":N},
+// is read without encoding/json (a year's one-way relationships are read
+// every night); anything else goes through it.
+func decodeOneWay(data []byte) (int64, error) {
+	if s, ok := bytes.CutPrefix(data, []byte(`{"t":`)); ok {
+		if s, ok = bytes.CutSuffix(s, []byte("}")); ok && plainDigits(s) {
+			if t, err := strconv.ParseInt(string(s), 10, 64); err == nil {
+				return t, nil
+			}
+		}
+	}
+	var w oneWay
+	err := json.Unmarshal(data, &w)
+	return w.CreateTime, err
+}
+
+// plainDigits: a non-negative integer as JSON writes it.
+func plainDigits(s []byte) bool {
+	if len(s) == 0 || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // oneWays reads the known one-way relationships of members, with the add
 // time each was confirmed with.
 func (y *Syncer) oneWays(ctx context.Context, members []string) (map[churn.Pair]int64, error) {
@@ -400,11 +431,11 @@ func (y *Syncer) oneWays(ctx context.Context, members []string) (map[churn.Pair]
 	out := map[churn.Pair]int64{}
 	for _, m := range members {
 		for _, it := range parts[oneWayPK(m)] {
-			var w oneWay
-			if err := json.Unmarshal(it.Data, &w); err != nil {
+			t, err := decodeOneWay(it.Data)
+			if err != nil {
 				return nil, fmt.Errorf("sync: decode one-way relationship %s/%s: %w", it.PK, it.SK, err)
 			}
-			out[churn.Pair{Member: m, Customer: it.SK}] = w.CreateTime
+			out[churn.Pair{Member: m, Customer: it.SK}] = t
 		}
 	}
 	return out, nil
