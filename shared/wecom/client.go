@@ -209,7 +209,7 @@ func (c *Client) call(ctx context.Context, r request) error {
 		tok := ""
 		if target == "" {
 			var err error
-			tok, err = c.tokens.get(ctx)
+			tok, err = c.tokens.get(ctx, rejected...)
 			if err != nil {
 				return fmt.Errorf("wecom %s: %w", r.op, err)
 			}

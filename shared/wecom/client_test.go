@@ -199,6 +199,41 @@ func TestATokenRevokedWithTheSharedCachesIsFetchedAgain(t *testing.T) {
 	}
 }
 
+// keepsTokens is a table whose cached access token comes back as soon as it
+// is dropped: another instance that read it a moment before the drop
+// caches it again.
+type keepsTokens struct{ store.Store }
+
+func (k keepsTokens) Delete(ctx context.Context, pk, sk string, cond store.Cond) error {
+	if strings.HasPrefix(pk, "wecom#token") && !strings.HasSuffix(sk, "#lease") {
+		return nil
+	}
+	return k.Store.Delete(ctx, pk, sk, cond)
+}
+
+// A refused token is never used again within the call, wherever it comes
+// back from.
+func TestARefusedTokenCachedAgainIsNotRetried(t *testing.T) {
+	f := newFixture(t, wecomsim.Options{})
+	want := f.withCustomers(t, "lina", 2)
+	ctx := context.Background()
+	c := f.client(func(cfg *wecom.ClientConfig) { cfg.Store = keepsTokens{f.store} })
+	if _, err := c.ListExternalContacts(ctx, "lina"); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.ExpireTokens()
+	got, err := c.ListExternalContacts(ctx, "lina")
+	if err != nil {
+		t.Fatalf("call after a revocation, the refused token cached again: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+	if n := f.sim.Calls(wecomsim.PathGetToken); n != 2 {
+		t.Errorf("gettoken called %d times, want 2", n)
+	}
+}
+
 func TestTransientErrorsBackOff(t *testing.T) {
 	tests := []struct {
 		name      string

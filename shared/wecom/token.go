@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,10 +97,12 @@ func (tc *tokenCache) memSet(t cachedToken) {
 	tc.mem = t
 }
 
-// get returns a usable access token, refreshing it when due.
-func (tc *tokenCache) get(ctx context.Context) (string, error) {
+// get returns a usable access token, refreshing it when due. It never
+// returns a token in refused (WeCom refused it in this call): another
+// goroutine or instance may have cached it again after it was dropped.
+func (tc *tokenCache) get(ctx context.Context, refused ...string) (string, error) {
 	now := tc.c.now()
-	if t := tc.memGet(); t.fresh(now) {
+	if t := tc.memGet(); t.fresh(now) && !slices.Contains(refused, t.Token) {
 		return t.Token, nil
 	}
 	select {
@@ -109,10 +112,10 @@ func (tc *tokenCache) get(ctx context.Context) (string, error) {
 	}
 	defer func() { <-tc.lock }()
 	// Another goroutine may have refreshed while we waited.
-	if t := tc.memGet(); t.fresh(tc.c.now()) {
+	if t := tc.memGet(); t.fresh(tc.c.now()) && !slices.Contains(refused, t.Token) {
 		return t.Token, nil
 	}
-	t, err := tc.refresh(ctx)
+	t, err := tc.refresh(ctx, refused)
 	if err != nil {
 		return "", err
 	}
@@ -122,7 +125,7 @@ func (tc *tokenCache) get(ctx context.Context) (string, error) {
 
 // refresh reads the shared cache and, when the token there is due, takes
 // the lease and fetches a new one. Holding the in-process lock.
-func (tc *tokenCache) refresh(ctx context.Context) (cachedToken, error) {
+func (tc *tokenCache) refresh(ctx context.Context, refused []string) (cachedToken, error) {
 	if tc.st == nil {
 		return tc.fetch(ctx)
 	}
@@ -130,6 +133,9 @@ func (tc *tokenCache) refresh(ctx context.Context) (cachedToken, error) {
 		stored, err := tc.load(ctx)
 		if err != nil {
 			return cachedToken{}, err
+		}
+		if slices.Contains(refused, stored.Token) {
+			stored = cachedToken{} // as good as none: fetch past it
 		}
 		now := tc.c.now()
 		if stored.fresh(now) {
@@ -142,7 +148,7 @@ func (tc *tokenCache) refresh(ctx context.Context) (cachedToken, error) {
 		if !held {
 			// Another instance may have saved its token and released the
 			// lease between our read and our taking it: use that one.
-			if again, err := tc.load(ctx); err == nil && again.fresh(now) {
+			if again, err := tc.load(ctx); err == nil && again.fresh(now) && !slices.Contains(refused, again.Token) {
 				tc.release(ctx, version)
 				return again, nil
 			}
