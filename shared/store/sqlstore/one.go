@@ -25,33 +25,9 @@ type OneStatement struct {
 	Incr string
 }
 
-// SQLiteOneStatement are SQLite's single-statement writes (3.35 or later:
-// RETURNING). In DO UPDATE, bare column names are the existing row and
-// every SET expression sees its old values.
-func SQLiteOneStatement() *OneStatement {
-	insert := "INSERT INTO " + Table + " (pk, sk, data, n, version, expires_at) VALUES (?, ?, ?, ?, 1, ?)"
-	const liveRow = "(expires_at = 0 OR expires_at > ?)"
-	return &OneStatement{
-		PutAlways: insert + ` ON CONFLICT (pk, sk) DO UPDATE SET
-			version = CASE WHEN ` + liveRow + ` THEN version + 1 ELSE 1 END,
-			data = excluded.data, n = excluded.n, expires_at = excluded.expires_at
-			RETURNING version`,
-		PutIfAbsent: insert + ` ON CONFLICT (pk, sk) DO UPDATE SET
-			version = 1, data = excluded.data, n = excluded.n, expires_at = excluded.expires_at
-			WHERE NOT ` + liveRow + `
-			RETURNING version`,
-		// An expired counter starts again: no data, n = delta, version 1,
-		// the given expiry; a live one keeps its data, and its expiry
-		// unless a new one is given.
-		Incr: "INSERT INTO " + Table + ` (pk, sk, data, n, version, expires_at) VALUES (?, ?, X'', ?, 1, ?)
-			ON CONFLICT (pk, sk) DO UPDATE SET
-			data = CASE WHEN ` + liveRow + ` THEN data ELSE X'' END,
-			n = CASE WHEN ` + liveRow + ` THEN n + excluded.n ELSE excluded.n END,
-			version = CASE WHEN ` + liveRow + ` THEN version + 1 ELSE 1 END,
-			expires_at = CASE WHEN ` + liveRow + ` AND excluded.expires_at = 0 THEN expires_at ELSE excluded.expires_at END
-			RETURNING n`,
-	}
-}
+// LiveRow is the SQL test that the row a statement meets is live, with the
+// current unix ms as its one parameter.
+const LiveRow = "(expires_at = 0 OR expires_at > ?)"
 
 // writeOne runs a self-committing write statement, again after a conflict
 // (another process holds the write lock beyond the busy timeout). scan
@@ -104,7 +80,7 @@ func (s *Store) putOne(ctx context.Context, it store.Item, cond store.Cond) (int
 	case cond.IsVersion():
 		version = cond.Version() + 1
 		err = s.writeOne(ctx, "UPDATE "+Table+" SET data = ?, n = ?, expires_at = ?, version = version + 1"+
-			" WHERE pk = ? AND sk = ? AND version = ? AND (expires_at = 0 OR expires_at > ?)",
+			" WHERE pk = ? AND sk = ? AND version = ? AND "+LiveRow,
 			[]any{blob(it.Data), it.N, exp, it.PK, it.SK, cond.Version(), now}, nil, true)
 	default:
 		err = s.writeOne(ctx, s.d.One.PutAlways, []any{it.PK, it.SK, blob(it.Data), it.N, exp, now}, scanVersion, true)
@@ -126,6 +102,6 @@ func (s *Store) deleteOne(ctx context.Context, pk, sk string, cond store.Cond) e
 	if !cond.IsVersion() {
 		return s.writeOne(ctx, "DELETE FROM "+Table+" WHERE pk = ? AND sk = ?", []any{pk, sk}, nil, false)
 	}
-	return s.writeOne(ctx, "DELETE FROM "+Table+" WHERE pk = ? AND sk = ? AND version = ? AND (expires_at = 0 OR expires_at > ?)",
+	return s.writeOne(ctx, "DELETE FROM "+Table+" WHERE pk = ? AND sk = ? AND version = ? AND "+LiveRow,
 		[]any{pk, sk, cond.Version(), s.now().UnixMilli()}, nil, true)
 }

@@ -77,20 +77,42 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
+// upsert turns an INSERT of one or many rows into Put Always: in DO UPDATE,
+// bare column names are the existing row and every SET expression sees its
+// old values.
+const upsert = ` ON CONFLICT (pk, sk) DO UPDATE SET
+		version = CASE WHEN ` + sqlstore.LiveRow + ` THEN version + 1 ELSE 1 END,
+		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`
+
+// insertOne inserts one new row at version 1.
+const insertOne = "INSERT INTO " + sqlstore.Table + " (pk, sk, data, n, version, expires_at) VALUES (?, ?, ?, ?, 1, ?)"
+
 // dialect: SQLite's default BINARY collation compares TEXT with memcmp, which
 // is UTF-8 byte order, as DynamoDB sorts.
 var dialect = sqlstore.Dialect{
 	Name:     "sqlite",
 	Conflict: isBusy,
-	// In DO UPDATE, bare column names are the existing row and every SET
-	// expression sees its old values.
-	Upsert: ` ON CONFLICT (pk, sk) DO UPDATE SET
-		version = CASE WHEN expires_at = 0 OR expires_at > ? THEN version + 1 ELSE 1 END,
-		data = excluded.data, n = excluded.n, expires_at = excluded.expires_at`,
+	Upsert:   upsert,
 	// A write of one item is one statement that commits by itself: no
 	// BEGIN, no read of the row into Go, no COMMIT round trip (a put at
-	// 10^5 customers cost ~57 µs as a transaction).
-	One: sqlstore.SQLiteOneStatement(),
+	// 10^5 customers cost ~57 µs as a transaction). RETURNING needs SQLite
+	// 3.35 or later.
+	One: &sqlstore.OneStatement{
+		PutAlways: insertOne + upsert + " RETURNING version",
+		PutIfAbsent: insertOne + ` ON CONFLICT (pk, sk) DO UPDATE SET
+			version = 1, data = excluded.data, n = excluded.n, expires_at = excluded.expires_at
+			WHERE NOT ` + sqlstore.LiveRow + ` RETURNING version`,
+		// An expired counter starts again: no data, n = delta, version 1,
+		// the given expiry; a live one keeps its data, and its expiry
+		// unless a new one is given.
+		Incr: "INSERT INTO " + sqlstore.Table + ` (pk, sk, data, n, version, expires_at) VALUES (?, ?, X'', ?, 1, ?)
+			ON CONFLICT (pk, sk) DO UPDATE SET
+			data = CASE WHEN ` + sqlstore.LiveRow + ` THEN data ELSE X'' END,
+			n = CASE WHEN ` + sqlstore.LiveRow + ` THEN n + excluded.n ELSE excluded.n END,
+			version = CASE WHEN ` + sqlstore.LiveRow + ` THEN version + 1 ELSE 1 END,
+			expires_at = CASE WHEN ` + sqlstore.LiveRow + ` AND excluded.expires_at = 0 THEN expires_at ELSE excluded.expires_at END
+			RETURNING n`,
+	},
 	// Through the partial index of expiring rows.
 	Purge: `DELETE FROM ` + sqlstore.Table + ` WHERE (pk, sk) IN (SELECT pk, sk FROM ` + sqlstore.Table +
 		` WHERE expires_at > 0 AND expires_at <= ? LIMIT ?)`,
